@@ -1,0 +1,1 @@
+"""FastAPI service that serves gold tables to department windows and analysts."""

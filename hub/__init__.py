@@ -1,0 +1,1 @@
+"""Shared core of the approval data-sharing hub: settings, storage, identifiers, command line."""

@@ -1,0 +1,65 @@
+"""The hub's one settings class. Every value can be set with an environment variable prefixed HUB_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    # Where local state lives: generated department drops, the local lakehouse, Airflow's home.
+    home: Path = REPO_ROOT / ".hub"
+
+    # "local": landing zone and lakehouse on the local filesystem under `home`.
+    # "s3": both in S3-compatible object storage (MinIO in tests and production).
+    storage: Literal["local", "s3"] = "local"
+    s3_endpoint: str = "http://127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    landing_bucket: str = "hub-landing"
+    lake_bucket: str = "hub-lake"
+
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "2g"
+    spark_shuffle_partitions: int = 4
+    jars_dir: Path = REPO_ROOT / ".hub" / "jars"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # How often the API checks the gold table for a new version, in seconds.
+    api_refresh_seconds: float = Field(default=5.0, ge=0.0)
+
+    @property
+    def sources_dir(self) -> Path:
+        """Where the department simulator drops what each department system exports."""
+        return self.home / "sources"
+
+    @property
+    def local_landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def local_lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def gx_docs_dir(self) -> Path:
+        return self.home / "data-docs"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,149 @@
+"""Where bytes and tables live. Local filesystem by default; any S3-compatible store with HUB_STORAGE=s3.
+
+Jobs and the API ask this module for an object store (landing zone) and for table locations
+(lakehouse); nothing else in the hub knows which backend is in use.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
+
+from minio import Minio
+
+from hub.settings import Settings
+
+
+class ObjectStore(Protocol):
+    """The landing zone: raw department payloads, stored unchanged under a key."""
+
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    def get_bytes(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+    def uri(self, key: str) -> str:
+        """The URI Spark reads this object from."""
+        ...
+
+
+class LocalObjectStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a reader never sees half a payload.
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(data)
+        partial.replace(path)
+
+    def get_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        base = self.root / prefix
+        if not base.exists():
+            return []
+        return sorted(
+            str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file() and p.suffix != ".partial"
+        )
+
+    def uri(self, key: str) -> str:
+        return self._path(key).resolve().as_uri()
+
+
+class S3ObjectStore:
+    def __init__(self, client: Minio, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self.client.put_object(self.bucket, key, io.BytesIO(data), length=len(data))
+
+    def get_bytes(self, key: str) -> bytes:
+        response = self.client.get_object(self.bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.stat_object(self.bucket, key)
+        except Exception as error:  # the SDK raises S3Error for a missing key
+            if getattr(error, "code", None) in {"NoSuchKey", "NoSuchObject"}:
+                return False
+            raise
+        return True
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return sorted(
+            obj.object_name
+            for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            if obj.object_name is not None
+        )
+
+    def uri(self, key: str) -> str:
+        return f"s3a://{self.bucket}/{key}"
+
+
+def s3_client(settings: Settings) -> Minio:
+    endpoint = urlparse(settings.s3_endpoint)
+    return Minio(
+        endpoint.netloc,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        secure=endpoint.scheme == "https",
+        region=settings.s3_region,
+    )
+
+
+def ensure_buckets(settings: Settings) -> None:
+    """Create the landing and lake buckets when they are missing (S3 only; a no-op locally)."""
+    if settings.storage != "s3":
+        return
+    client = s3_client(settings)
+    for bucket in (settings.landing_bucket, settings.lake_bucket):
+        if not client.bucket_exists(bucket):
+            client.make_bucket(bucket)
+
+
+def landing_store(settings: Settings) -> ObjectStore:
+    if settings.storage == "s3":
+        return S3ObjectStore(s3_client(settings), settings.landing_bucket)
+    return LocalObjectStore(settings.local_landing_dir)
+
+
+def table_uri(settings: Settings, layer: str, table: str) -> str:
+    """Location of a Delta table as Spark addresses it (file: or s3a:)."""
+    if settings.storage == "s3":
+        return f"s3a://{settings.lake_bucket}/{layer}/{table}"
+    return (settings.local_lake_dir / layer / table).resolve().as_uri()
+
+
+def delta_rs_location(settings: Settings, layer: str, table: str) -> tuple[str, dict[str, str]]:
+    """Location and storage options of a Delta table as delta-rs (no JVM) addresses it."""
+    if settings.storage == "s3":
+        options = {
+            "AWS_ENDPOINT_URL": settings.s3_endpoint,
+            "AWS_ACCESS_KEY_ID": settings.s3_access_key,
+            "AWS_SECRET_ACCESS_KEY": settings.s3_secret_key,
+            "AWS_REGION": settings.s3_region,
+            "AWS_ALLOW_HTTP": "true" if settings.s3_endpoint.startswith("http://") else "false",
+        }
+        return f"s3://{settings.lake_bucket}/{layer}/{table}", options
+    return str((settings.local_lake_dir / layer / table).resolve()), {}

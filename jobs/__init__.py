@@ -1,0 +1,1 @@
+"""PySpark jobs: pure DataFrame transforms plus the thin read/write edges that run them."""

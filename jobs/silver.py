@@ -1,0 +1,116 @@
+"""Silver: bronze records conformed to a contract, checked by its row rules, bad rows quarantined.
+
+`conform` and `split_by_rules` are pure DataFrame functions; `run_silver` is the edge that reads
+bronze, writes the silver table and the quarantine, and checks that the counts reconcile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.bronze import RECORD
+from jobs.departments import DepartmentMapping
+from quality.contracts import Contract
+from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, reasons_for, tag_violations
+
+LINEAGE = ["_department", "_batch_id", "_source_file", "_source_line"]
+
+
+def _source_value(mapping: DepartmentMapping, source_field: str) -> F.Column:
+    raw = F.get_json_object(F.col(RECORD), "$." + source_field)
+    # Departments write "" for an empty value as often as they omit it.
+    return F.when(F.trim(raw) != "", F.trim(raw))
+
+
+def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -> DataFrame:
+    """Rename, recode and type one department's bronze records into the contract's columns.
+
+    A value that does not parse becomes null and its field is listed in `_unparsed`, so the type
+    rule can quarantine the row with the reason instead of losing the value silently.
+    """
+    typed: list[F.Column] = []
+    unparsed: list[F.Column] = []
+    for field in contract.fields:
+        if field.name == "department":
+            typed.append(F.lit(mapping.department).alias(field.name))
+            continue
+        source = mapping.fields.get(field.name)
+        raw = _source_value(mapping, source) if source else F.lit(None).cast("string")
+        codes = mapping.codes.get(field.name)
+        if codes:
+            # An unmapped value passes through unchanged so the code-list rule names it.
+            code_map = F.create_map(*[F.lit(x) for kv in codes.items() for x in kv])
+            raw = F.coalesce(code_map[raw], raw)
+        if field.physical_type == "timestamp":
+            value = F.try_to_timestamp(raw, F.lit(mapping.timestamp_format))
+        elif field.physical_type in {"int", "integer", "long", "double", "date", "boolean"}:
+            value = raw.try_cast(field.physical_type)
+        else:
+            value = raw
+        typed.append(value.alias(field.name))
+        if field.physical_type != "string":
+            unparsed.append(F.when(raw.isNotNull() & value.isNull(), F.lit(field.name)))
+    unparsed_col = F.filter(F.array(*unparsed), lambda x: x.isNotNull()) if unparsed else F.array()
+    return bronze.select(*typed, unparsed_col.alias(UNPARSED), RECORD, *LINEAGE)
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    valid: DataFrame
+    quarantined: DataFrame
+
+
+def split_by_rules(conformed: DataFrame, rules: list[RowRule], contract: Contract) -> SplitResult:
+    tagged = tag_violations(conformed, rules)
+    reasons = F.create_map(*[F.lit(x) for kv in reasons_for(rules).items() for x in kv])
+    valid = tagged.where(F.size(VIOLATIONS) == 0).select(*contract.field_names, *LINEAGE)
+    quarantined = tagged.where(F.size(VIOLATIONS) > 0).select(
+        F.lit(contract.name).alias("contract"),
+        F.lit(contract.version).alias("contract_version"),
+        F.col(VIOLATIONS).alias("rule_ids"),
+        F.transform(VIOLATIONS, lambda rule_id: reasons[rule_id]).alias("reasons"),
+        F.col(RECORD).alias("raw_record"),
+        *LINEAGE,
+        F.current_timestamp().alias("quarantined_at"),
+    )
+    return SplitResult(valid, quarantined)
+
+
+def latest_per_key(df: DataFrame, keys: list[str]) -> DataFrame:
+    """One row per key: a department may send the same case twice in one export."""
+    return df.dropDuplicates(keys)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    batch_id: str
+    rows_in: int
+    rows_valid: int
+    rows_quarantined: int
+
+    @property
+    def holds(self) -> bool:
+        return self.rows_in == self.rows_valid + self.rows_quarantined
+
+
+def upsert(spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str]) -> None:
+    if not DeltaTable.isDeltaTable(spark, table_uri):
+        df.write.format("delta").option("delta.enableChangeDataFeed", "true").save(table_uri)
+        return
+    condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+    (
+        DeltaTable.forPath(spark, table_uri).alias("t").merge(df.alias("s"), condition)
+        .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+    )
+
+
+def replace_batch(df: DataFrame, table_uri: str, batch_id: str, column: str = "_batch_id") -> None:
+    """Replace exactly one batch's rows: re-running the batch leaves one copy, not two."""
+    (
+        df.write.format("delta").mode("overwrite")
+        .option("replaceWhere", f"{column} = '{batch_id}'").save(table_uri)
+    )

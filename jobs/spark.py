@@ -1,0 +1,69 @@
+"""The one place a SparkSession is built: Delta extension, local jars, and S3A when storage is S3."""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from hub.settings import Settings
+
+
+def jar_paths(settings: Settings) -> list[str]:
+    jars = sorted(settings.jars_dir.glob("*.jar"))
+    if not any(j.name.startswith("delta-spark") for j in jars):
+        raise RuntimeError(
+            f"Delta jars are missing from {settings.jars_dir}; run `make jars` (make demo and make test do)."
+        )
+    return [str(j) for j in jars]
+
+
+def spark_conf(settings: Settings) -> dict[str, str]:
+    conf = {
+        "spark.jars": ",".join(jar_paths(settings)),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.sql.session.timeZone": "Asia/Shanghai",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        # Delta rebuilds a table's state with this many tasks; the default (50) is for clusters.
+        "spark.databricks.delta.snapshotPartitions": "2",
+        "spark.sql.ansi.enabled": "true",
+        # Department exports come in GBK; Spark 4 accepts charsets beyond the UTF/ISO set only so.
+        "spark.sql.legacy.javaCharsets": "true",
+        # Tables the API reads through delta-rs must not use deletion vectors or column mapping.
+        "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
+        "spark.local.dir": str(settings.home / "spark-tmp"),
+        "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),
+    }
+    if settings.storage == "s3":
+        conf |= {
+            "spark.hadoop.fs.s3a.endpoint": settings.s3_endpoint,
+            "spark.hadoop.fs.s3a.access.key": settings.s3_access_key,
+            "spark.hadoop.fs.s3a.secret.key": settings.s3_secret_key,
+            "spark.hadoop.fs.s3a.endpoint.region": settings.s3_region,
+            "spark.hadoop.fs.s3a.path.style.access": "true",
+            "spark.hadoop.fs.s3a.connection.ssl.enabled": str(settings.s3_endpoint.startswith("https")).lower(),
+            "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+            # Fail fast on a store that is down instead of the SDK's long default back-off.
+            "spark.hadoop.fs.s3a.attempts.maximum": "3",
+            "spark.hadoop.fs.s3a.retry.limit": "3",
+        }
+    return conf
+
+
+def get_spark(settings: Settings, app_name: str = "approval-hub") -> SparkSession:
+    """Return the process's SparkSession, creating it on first use.
+
+    One session per process: tasks that Airflow runs in the same process and the whole test
+    suite share it, because starting a JVM costs seconds.
+    """
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
+    for key, value in spark_conf(settings).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
