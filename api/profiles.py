@@ -39,7 +39,7 @@ class ProfileStore:
         self._lock = threading.Lock()
 
     def snapshot(self) -> ProfileSnapshot:
-        """The current snapshot, refreshed when gold has a newer version (checked at most every few seconds)."""
+        """The current snapshot; gold's version is checked at most every `refresh_seconds`."""
         now = time.monotonic()
         if self._snapshot is None or now - self._checked_at >= self.refresh_seconds:
             with self._lock:

@@ -25,6 +25,8 @@ DEFAULT_ARGS = {
 def _export_day() -> dt.date:
     """The data interval this run owns: one day of department exports, in the district's time zone."""
     start = get_current_context()["data_interval_start"]
+    if start is None:
+        raise ValueError("approval_pipeline runs on a schedule; a run without a data interval has no day")
     return pendulum.instance(start).in_timezone("Asia/Shanghai").date()
 
 

@@ -41,8 +41,9 @@ def configure_airflow(settings: Settings) -> None:
     marker = settings.airflow_home / ".migrated"
     if not marker.exists():
         airflow = Path(sys.executable).with_name("airflow")
-        subprocess.run([str(airflow), "db", "migrate"], check=True, env=os.environ.copy(),
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(airflow), "db", "migrate"], check=True, env=os.environ.copy(), stdout=subprocess.DEVNULL
+        )
         marker.touch()
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import sys
 import threading
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -53,8 +54,9 @@ def serve(
     from api.main import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.api_host, port=port or settings.api_port,
-                log_level="info")
+    uvicorn.run(
+        create_app(settings), host=host or settings.api_host, port=port or settings.api_port, log_level="info"
+    )
 
 
 @app.command()
@@ -89,22 +91,30 @@ def demo(
         raise typer.Exit(code=1)
     step("DAG run succeeded")
 
-    def table(layer: str, name: str) -> list[dict[str, object]]:
+    def table(layer: str, name: str) -> list[dict[str, Any]]:
         location, options = delta_rs_location(settings, layer, name)
-        rows: list[dict[str, object]] = DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
+        rows: list[dict[str, Any]] = (
+            DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
+        )
         return rows
 
     for rec in sorted(table("quality", "batch_reconciliation"), key=lambda r: str(r["batch_id"])):
-        step(f"  {rec['batch_id']}: {rec['rows_in']} rows in = {rec['rows_valid']} valid "
-             f"+ {rec['rows_quarantined']} quarantined")
+        step(
+            f"  {rec['batch_id']}: {rec['rows_in']} rows in = {rec['rows_valid']} valid "
+            f"+ {rec['rows_quarantined']} quarantined"
+        )
     for bad in table("silver", "quarantine")[:3]:
-        step(f"  quarantined {bad['_department']} line {bad['_source_line']}: {', '.join(bad['reasons'])}")  # type: ignore[arg-type]
-    shared = sorted(str(p["subject_id"]) for p in table("gold", "subject_profile")
-                    if len(p["departments"]) > 1)  # type: ignore[arg-type]
+        step(f"  quarantined {bad['_department']} line {bad['_source_line']}: {', '.join(bad['reasons'])}")
+    shared = sorted(
+        str(p["subject_id"]) for p in table("gold", "subject_profile") if len(p["departments"]) > 1
+    )
     step(f"gold subject_profile: {len(shared)} subjects have cases in more than one department")
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host,
-                                           port=settings.api_port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -118,9 +128,7 @@ def demo(
     step("demo finished")
     if _interactive():
         console.print("The API stays up until Ctrl-C.")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             thread.join()
-        except KeyboardInterrupt:
-            pass
     server.should_exit = True
     thread.join(timeout=10)

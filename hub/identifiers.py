@@ -15,9 +15,43 @@ SubjectKind = Literal["person", "entity"]
 
 # GB 11643: the first two digits of the region code name a province-level division.
 PROVINCE_CODES = frozenset(
-    {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-     "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-     "65", "71", "81", "82", "83"}
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+        "83",
+    }
 )
 RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 # ISO 7064 MOD 11-2: index is (weighted sum mod 11).
@@ -74,7 +108,7 @@ def check_resident_id(value: str, today: dt.date | None = None) -> IdCheck:
         birth = dt.datetime.strptime(value[6:14], "%Y%m%d").date()
     except ValueError:
         return IdCheck(value, "person", False, f"birth date {value[6:14]} is not a real date")
-    if birth > today or birth.year < 1900:
+    if birth > today or birth.year < 1800:
         return IdCheck(value, "person", False, f"birth date {birth.isoformat()} is out of range")
     expected = resident_id_check_char(value[:17])
     if value[17] != expected:
@@ -89,9 +123,7 @@ def check_credit_code(value: str) -> IdCheck:
     if allowed_types is None:
         return IdCheck(value, "entity", False, f"registration authority code {value[0]} is not assigned")
     if value[1] not in allowed_types:
-        return IdCheck(
-            value, "entity", False, f"type code {value[1]} is not issued by authority {value[0]}"
-        )
+        return IdCheck(value, "entity", False, f"type code {value[1]} is not issued by authority {value[0]}")
     if not value[2:8].isdigit() or value[2:4] not in PROVINCE_CODES:
         return IdCheck(value, "entity", False, f"region code {value[2:8]} names no province")
     expected = credit_code_check_char(value[:17])

@@ -19,7 +19,28 @@ from hub.identifiers import credit_code_check_char, resident_id_check_char
 
 TIANHE_REGION = "440106"
 SURNAMES = "陈李张黄王林刘吴梁何郭杨罗郑谢周蔡徐邓冯"
-GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英", "志强", "晓东"]
+GIVEN_NAMES = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "志强",
+    "晓东",
+]
 SHOP_WORDS = ["粤香", "天河", "岭南", "珠江", "五羊", "花城", "羊城", "骏景", "石牌", "员村"]
 SHOP_KINDS = ["餐饮有限公司", "食品店", "茶餐厅", "烧腊店", "贸易有限公司"]
 
@@ -78,28 +99,51 @@ class Item:
 
 
 MARKET_ITEMS = (
-    Item("SCJG-0101-01", "企业设立登记", "entity", 3, ("id_card_copy", "lease_contract", "articles_of_association")),
+    Item(
+        "SCJG-0101-01",
+        "企业设立登记",
+        "entity",
+        3,
+        ("id_card_copy", "lease_contract", "articles_of_association"),
+    ),
     Item("SCJG-0102-01", "个体工商户设立登记", "person", 1, ("id_card_copy", "lease_contract")),
 )
 FOOD_ITEMS = (
-    Item("SYJ-0201-01", "食品经营许可证核发（低风险）", "entity", 5, ("business_licence", "floor_plan", "id_card_copy")),
+    Item(
+        "SYJ-0201-01",
+        "食品经营许可证核发（低风险）",
+        "entity",
+        5,
+        ("business_licence", "floor_plan", "id_card_copy"),
+    ),
     Item("SYJ-0202-01", "小餐饮登记", "person", 3, ("id_card_copy", "health_certificate")),
 )
 
 
-def _case(rng: random.Random, prefix: str, n: int, subject: Subject, item: Item, day: dt.date) -> CaseRecord:
+def _case(rng: random.Random, case_id: str, subject: Subject, item: Item, day: dt.date) -> CaseRecord:
     received = dt.datetime.combine(day - dt.timedelta(days=rng.randint(0, 20)), dt.time(9)) + dt.timedelta(
         minutes=rng.randint(0, 480)
     )
     roll = rng.random()
     status = "completed" if roll < 0.7 else ("accepted" if roll < 0.93 else "not_accepted")
-    decided = received + dt.timedelta(days=rng.randint(0, item.promised_days + 2)) if status != "accepted" else None
+    decided = (
+        received + dt.timedelta(days=rng.randint(0, item.promised_days + 2)) if status != "accepted" else None
+    )
     if decided is not None and decided.date() > day:
         # Not decided yet as of the export day: the case is still open.
         status, decided = "accepted", None
     channel = rng.choices(["window", "online", "wechat", "kiosk"], weights=[5, 3, 2, 1])[0]
-    return CaseRecord(f"{prefix}{day:%Y%m%d}{n:05d}", subject, item.code, item.name, channel, status,
-                      received, decided, list(item.materials))
+    return CaseRecord(
+        case_id,
+        subject,
+        item.code,
+        item.name,
+        channel,
+        status,
+        received,
+        decided,
+        list(item.materials),
+    )
 
 
 def _dirty_id(rng: random.Random, subject_id: str) -> str:
@@ -108,8 +152,18 @@ def _dirty_id(rng: random.Random, subject_id: str) -> str:
     return subject_id[:-1] + rng.choice([c for c in "0123456789" if c != last])
 
 
-MARKET_HEADERS = ["办件编号", "申请人证件号码", "申请人名称", "主体类型", "事项编码", "事项名称",
-                  "受理渠道", "办件状态", "受理时间", "办结时间"]
+MARKET_HEADERS = [
+    "办件编号",
+    "申请人证件号码",
+    "申请人名称",
+    "主体类型",
+    "事项编码",
+    "事项名称",
+    "受理渠道",
+    "办件状态",
+    "受理时间",
+    "办结时间",
+]
 MARKET_CHANNELS = {"window": "窗口", "online": "网上办事大厅", "wechat": "微信", "kiosk": "自助终端"}
 MARKET_STATUSES = {"accepted": "受理中", "completed": "已办结", "not_accepted": "不予受理"}
 MARKET_SUBJECT_TYPES = {"person": "自然人", "entity": "法人"}
@@ -121,13 +175,23 @@ def market_regulation_csv(cases: list[CaseRecord], rng: random.Random, dirty_rat
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(MARKET_HEADERS)
     for case in cases:
-        sid = _dirty_id(rng, case.subject.subject_id) if rng.random() < dirty_rate else case.subject.subject_id
-        writer.writerow([
-            case.case_id, sid, case.subject.name, MARKET_SUBJECT_TYPES[case.subject.subject_type],
-            case.item_code, case.item_name, MARKET_CHANNELS[case.channel], MARKET_STATUSES[case.status],
-            f"{case.received_at:%Y-%m-%d %H:%M:%S}",
-            f"{case.decided_at:%Y-%m-%d %H:%M:%S}" if case.decided_at else "",
-        ])
+        sid = (
+            _dirty_id(rng, case.subject.subject_id) if rng.random() < dirty_rate else case.subject.subject_id
+        )
+        writer.writerow(
+            [
+                case.case_id,
+                sid,
+                case.subject.name,
+                MARKET_SUBJECT_TYPES[case.subject.subject_type],
+                case.item_code,
+                case.item_name,
+                MARKET_CHANNELS[case.channel],
+                MARKET_STATUSES[case.status],
+                f"{case.received_at:%Y-%m-%d %H:%M:%S}",
+                f"{case.decided_at:%Y-%m-%d %H:%M:%S}" if case.decided_at else "",
+            ]
+        )
     return out.getvalue().encode("gbk")
 
 
@@ -135,14 +199,21 @@ def food_drug_jsonl(cases: list[CaseRecord], rng: random.Random, dirty_rate: flo
     """Food and drug's export: JSON Lines, camelCase English fields, nested applicant and materials."""
     lines = []
     for case in cases:
-        sid = _dirty_id(rng, case.subject.subject_id) if rng.random() < dirty_rate else case.subject.subject_id
+        sid = (
+            _dirty_id(rng, case.subject.subject_id) if rng.random() < dirty_rate else case.subject.subject_id
+        )
         record = {
             "caseNo": case.case_id,
-            "applicant": {"idNo": sid, "name": case.subject.name,
-                          "kind": "P" if case.subject.subject_type == "person" else "E"},
+            "applicant": {
+                "idNo": sid,
+                "name": case.subject.name,
+                "kind": "P" if case.subject.subject_type == "person" else "E",
+            },
             "item": {"code": case.item_code, "title": case.item_name},
             "channel": case.channel.upper(),
-            "state": {"accepted": "IN_PROGRESS", "completed": "DONE", "not_accepted": "REJECTED"}[case.status],
+            "state": {"accepted": "IN_PROGRESS", "completed": "DONE", "not_accepted": "REJECTED"}[
+                case.status
+            ],
             "receivedAt": case.received_at.isoformat(timespec="seconds"),
             "decidedAt": case.decided_at.isoformat(timespec="seconds") if case.decided_at else None,
             "materials": [{"type": m, "file": f"{case.case_id}/{m}.pdf"} for m in case.materials],
@@ -151,8 +222,9 @@ def food_drug_jsonl(cases: list[CaseRecord], rng: random.Random, dirty_rate: flo
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def simulate_day(out_dir: Path, day: dt.date, seed: int = 7, subjects: int = 120,
-                 dirty_rate: float = 0.03) -> dict[str, Path]:
+def simulate_day(
+    out_dir: Path, day: dt.date, seed: int = 7, subjects: int = 120, dirty_rate: float = 0.03
+) -> dict[str, Path]:
     """Write each department's export for `day` under out_dir/<department>/<day>/; return the files."""
     rng = random.Random(seed)
     people = make_subjects(rng, persons=subjects // 2, entities=subjects - subjects // 2, today=day)
@@ -163,9 +235,11 @@ def simulate_day(out_dir: Path, day: dt.date, seed: int = 7, subjects: int = 120
         market_item = next(i for i in MARKET_ITEMS if i.subject_type == subject.subject_type)
         food_item = next(i for i in FOOD_ITEMS if i.subject_type == subject.subject_type)
         if rng.random() < 0.9:
-            market_cases.append(_case(rng, "SC", len(market_cases), subject, market_item, day))
+            market_cases.append(
+                _case(rng, f"SC{day:%Y%m%d}{len(market_cases):05d}", subject, market_item, day)
+            )
         if rng.random() < 0.55:
-            food_cases.append(_case(rng, "SY", len(food_cases), subject, food_item, day))
+            food_cases.append(_case(rng, f"SY{day:%Y%m%d}{len(food_cases):05d}", subject, food_item, day))
     files = {
         "market_regulation": out_dir / "market_regulation" / day.isoformat() / "cases.csv",
         "food_drug": out_dir / "food_drug" / day.isoformat() / "cases.jsonl",

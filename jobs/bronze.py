@@ -19,8 +19,10 @@ def read_records(spark: SparkSession, uris: list[str], mapping: DepartmentMappin
     """Read landed files into (record, _source_file, _source_line); line numbers are 1-based file lines."""
     if mapping.format == "csv":
         raw = (
-            spark.read.option("header", True).option("encoding", mapping.encoding)
-            .option("mode", "PERMISSIVE").csv(uris)
+            spark.read.option("header", True)
+            .option("encoding", mapping.encoding)
+            .option("mode", "PERMISSIVE")
+            .csv(uris)
         )
         records = raw.select(
             F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw.columns])).alias(RECORD),
@@ -28,9 +30,11 @@ def read_records(spark: SparkSession, uris: list[str], mapping: DepartmentMappin
         )
         header_lines = 1
     elif mapping.format == "jsonl":
-        records = spark.read.text(uris).select(
-            F.col("value").alias(RECORD), F.col("_metadata.file_path").alias("_source_file")
-        ).where(F.trim(RECORD) != "")
+        records = (
+            spark.read.text(uris)
+            .select(F.col("value").alias(RECORD), F.col("_metadata.file_path").alias("_source_file"))
+            .where(F.trim(RECORD) != "")
+        )
         header_lines = 0
     else:
         raise ValueError(f"{mapping.department}: unknown format {mapping.format!r}")
@@ -56,7 +60,9 @@ def with_lineage(records: DataFrame, batch: LandedBatch, uri_of_key: dict[str, s
 def write_bronze(df: DataFrame, table_uri: str, batch: LandedBatch) -> None:
     """Replace exactly this batch's rows, so re-running a batch never duplicates it."""
     (
-        df.write.format("delta").mode("overwrite").partitionBy("_department")
+        df.write.format("delta")
+        .mode("overwrite")
+        .partitionBy("_department")
         .option("replaceWhere", f"_department = '{batch.department}' AND _batch_id = '{batch.batch_id}'")
         .save(table_uri)
     )

@@ -13,7 +13,13 @@ def subject_profile(cases: DataFrame) -> DataFrame:
     differently and the latest record is the one the applicant last confirmed.
     """
     case_struct = F.struct(
-        F.col("received_at"), "case_id", "department", "item_code", "item_name", "channel", "status",
+        F.col("received_at"),
+        "case_id",
+        "department",
+        "item_code",
+        "item_name",
+        "channel",
+        "status",
         "decided_at",
     )
     return (
@@ -25,7 +31,9 @@ def subject_profile(cases: DataFrame) -> DataFrame:
             F.count("*").alias("case_count"),
             F.sum(F.when(F.col("status") == "accepted", 1).otherwise(0)).alias("open_case_count"),
             F.sort_array(F.collect_list(case_struct), asc=False).alias("cases"),
-            F.max(F.greatest("received_at", F.coalesce("decided_at", "received_at"))).alias("last_activity_at"),
+            F.max(F.greatest("received_at", F.coalesce("decided_at", "received_at"))).alias(
+                "last_activity_at"
+            ),
         )
         .withColumn("built_at", F.current_timestamp())
     )
@@ -37,7 +45,9 @@ def write_gold(df: DataFrame, table_uri: str) -> None:
     Kept readable by delta-rs: no deletion vectors, no column mapping.
     """
     (
-        df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+        df.write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
         .option("delta.enableDeletionVectors", "false")
         .save(table_uri)
     )

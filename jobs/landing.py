@@ -48,11 +48,16 @@ def land_export(
     if store.exists(manifest_key):
         existing = json.loads(store.get_bytes(manifest_key))
         return LandedBatch(
-            existing["department"], existing["batch_id"],
-            [LandedFile(**f) for f in existing["files"]], existing["landed_at"],
+            existing["department"],
+            existing["batch_id"],
+            [LandedFile(**f) for f in existing["files"]],
+            existing["landed_at"],
         )
-    sources = sorted(p for p in export_dir.glob("*") if fnmatch.fnmatch(p.name, file_pattern)) \
-        if export_dir.is_dir() else []
+    sources = (
+        sorted(p for p in export_dir.glob("*") if fnmatch.fnmatch(p.name, file_pattern))
+        if export_dir.is_dir()
+        else []
+    )
     if not sources:
         raise FileNotFoundError(f"{department}: no export matching {file_pattern} in {export_dir}")
     files = []
@@ -61,8 +66,12 @@ def land_export(
         key = f"{prefix}/{path.name}"
         store.put_bytes(key, payload)
         files.append(LandedFile(key, hashlib.sha256(payload).hexdigest(), len(payload)))
-    batch = LandedBatch(department, batch_id_for(department, day), files,
-                        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    batch = LandedBatch(
+        department,
+        batch_id_for(department, day),
+        files,
+        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
     # The manifest is written last: its presence means the whole batch landed.
     store.put_bytes(manifest_key, batch.to_json().encode("utf-8"))
     return batch

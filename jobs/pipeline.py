@@ -46,8 +46,12 @@ def land(settings: Settings, department: str, day: dt.date) -> dict[str, Any]:
 
 
 def _batch(payload: dict[str, Any]) -> LandedBatch:
-    return LandedBatch(payload["department"], payload["batch_id"],
-                       [LandedFile(**f) for f in payload["files"]], payload["landed_at"])
+    return LandedBatch(
+        payload["department"],
+        payload["batch_id"],
+        [LandedFile(**f) for f in payload["files"]],
+        payload["landed_at"],
+    )
 
 
 def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
@@ -56,11 +60,15 @@ def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
     store = landing_store(settings)
     uri_of_key = {f.key: store.uri(f.key) for f in batch.files}
     records = bronze.read_records(spark, list(uri_of_key.values()), load_mappings()[batch.department])
-    bronze.write_bronze(bronze.with_lineage(records, batch, uri_of_key), table_uri(settings, *BRONZE_CASES),
-                        batch)
-    rows = spark.read.format("delta").load(table_uri(settings, *BRONZE_CASES)).where(
-        F.col("_batch_id") == batch.batch_id
-    ).count()
+    bronze.write_bronze(
+        bronze.with_lineage(records, batch, uri_of_key), table_uri(settings, *BRONZE_CASES), batch
+    )
+    rows = (
+        spark.read.format("delta")
+        .load(table_uri(settings, *BRONZE_CASES))
+        .where(F.col("_batch_id") == batch.batch_id)
+        .count()
+    )
     return {"department": batch.department, "batch_id": batch.batch_id, "rows": rows}
 
 
@@ -69,8 +77,10 @@ def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[s
     spark = get_spark(settings)
     contract = load_contract("case")
     rules = compile_row_rules(contract, load_code_lists())
-    batch_rows = spark.read.format("delta").load(table_uri(settings, *BRONZE_CASES)).where(
-        (F.col("_department") == department) & (F.col("_batch_id") == batch_id)
+    batch_rows = (
+        spark.read.format("delta")
+        .load(table_uri(settings, *BRONZE_CASES))
+        .where((F.col("_department") == department) & (F.col("_batch_id") == batch_id))
     )
     conformed = silver.conform(batch_rows, load_mappings()[department], contract)
     # Tag once, then count and write both sides from the cached result.
@@ -89,8 +99,9 @@ def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[s
         cached_valid.unpersist()
         cached_bad.unpersist()
     record = asdict(result) | {"department": department, "checked_at": dt.datetime.now(dt.UTC)}
-    silver.replace_batch(spark.createDataFrame([record]), table_uri(settings, *RECONCILIATION), batch_id,
-                          column="batch_id")
+    silver.replace_batch(
+        spark.createDataFrame([record]), table_uri(settings, *RECONCILIATION), batch_id, column="batch_id"
+    )
     return asdict(result)
 
 
@@ -99,8 +110,12 @@ def validate_silver(settings: Settings) -> dict[str, Any]:
     contract = load_contract("case")
     cases = spark.read.format("delta").load(table_uri(settings, *SILVER_CASES))
     gate = validate(cases.select(*contract.field_names), compile_suite(contract, load_code_lists()), "case")
-    summary = {"suite": gate.suite, "success": gate.success, "evaluated": gate.evaluated,
-               "failed": gate.failed_expectations}
+    summary = {
+        "suite": gate.suite,
+        "success": gate.success,
+        "evaluated": gate.evaluated,
+        "failed": gate.failed_expectations,
+    }
     if not gate.success:
         raise QualityGateError(f"GX suite {gate.suite} failed: {gate.failed_expectations}")
     return summary
@@ -111,5 +126,7 @@ def build_gold(settings: Settings) -> dict[str, Any]:
     cases = spark.read.format("delta").load(table_uri(settings, *SILVER_CASES))
     gold.write_gold(gold.subject_profile(cases), table_uri(settings, *GOLD_PROFILE))
     profiles = spark.read.format("delta").load(table_uri(settings, *GOLD_PROFILE))
-    return {"subjects": profiles.count(),
-            "multi_department": profiles.where(F.size("departments") > 1).count()}
+    return {
+        "subjects": profiles.count(),
+        "multi_department": profiles.where(F.size("departments") > 1).count(),
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.bronze import RECORD
@@ -20,7 +20,7 @@ from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, reasons_for, tag_vi
 LINEAGE = ["_department", "_batch_id", "_source_file", "_source_line"]
 
 
-def _source_value(mapping: DepartmentMapping, source_field: str) -> F.Column:
+def _source_value(mapping: DepartmentMapping, source_field: str) -> Column:
     raw = F.get_json_object(F.col(RECORD), "$." + source_field)
     # Departments write "" for an empty value as often as they omit it.
     return F.when(F.trim(raw) != "", F.trim(raw))
@@ -32,8 +32,8 @@ def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -
     A value that does not parse becomes null and its field is listed in `_unparsed`, so the type
     rule can quarantine the row with the reason instead of losing the value silently.
     """
-    typed: list[F.Column] = []
-    unparsed: list[F.Column] = []
+    typed: list[Column] = []
+    unparsed: list[Column] = []
     for field in contract.fields:
         if field.name == "department":
             typed.append(F.lit(mapping.department).alias(field.name))
@@ -103,14 +103,20 @@ def upsert(spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str]) 
         return
     condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     (
-        DeltaTable.forPath(spark, table_uri).alias("t").merge(df.alias("s"), condition)
-        .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute()
+        DeltaTable.forPath(spark, table_uri)
+        .alias("t")
+        .merge(df.alias("s"), condition)
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
     )
 
 
 def replace_batch(df: DataFrame, table_uri: str, batch_id: str, column: str = "_batch_id") -> None:
     """Replace exactly one batch's rows: re-running the batch leaves one copy, not two."""
     (
-        df.write.format("delta").mode("overwrite")
-        .option("replaceWhere", f"{column} = '{batch_id}'").save(table_uri)
+        df.write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", f"{column} = '{batch_id}'")
+        .save(table_uri)
     )

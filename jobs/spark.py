@@ -37,19 +37,26 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),
     }
     if settings.storage == "s3":
-        conf |= {
-            "spark.hadoop.fs.s3a.endpoint": settings.s3_endpoint,
-            "spark.hadoop.fs.s3a.access.key": settings.s3_access_key,
-            "spark.hadoop.fs.s3a.secret.key": settings.s3_secret_key,
-            "spark.hadoop.fs.s3a.endpoint.region": settings.s3_region,
-            "spark.hadoop.fs.s3a.path.style.access": "true",
-            "spark.hadoop.fs.s3a.connection.ssl.enabled": str(settings.s3_endpoint.startswith("https")).lower(),
-            "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
-            # Fail fast on a store that is down instead of the SDK's long default back-off.
-            "spark.hadoop.fs.s3a.attempts.maximum": "3",
-            "spark.hadoop.fs.s3a.retry.limit": "3",
-        }
+        conf |= {f"spark.hadoop.{key}": value for key, value in s3a_conf(settings).items()}
     return conf
+
+
+def s3a_conf(settings: Settings) -> dict[str, str]:
+    """Hadoop S3A settings for an S3-compatible store (MinIO here): path-style, the hub's endpoint."""
+    return {
+        "fs.s3a.endpoint": settings.s3_endpoint,
+        "fs.s3a.access.key": settings.s3_access_key,
+        "fs.s3a.secret.key": settings.s3_secret_key,
+        "fs.s3a.endpoint.region": settings.s3_region,
+        "fs.s3a.path.style.access": "true",
+        "fs.s3a.connection.ssl.enabled": str(settings.s3_endpoint.startswith("https")).lower(),
+        "fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+        # Endpoints can change between runs of one JVM (tests); never reuse a cached client.
+        "fs.s3a.impl.disable.cache": "true",
+        # Fail fast on a store that is down instead of the SDK's long default back-off.
+        "fs.s3a.attempts.maximum": "3",
+        "fs.s3a.retry.limit": "3",
+    }
 
 
 def get_spark(settings: Settings, app_name: str = "approval-hub") -> SparkSession:
@@ -60,6 +67,10 @@ def get_spark(settings: Settings, app_name: str = "approval-hub") -> SparkSessio
     """
     active = SparkSession.getActiveSession()
     if active is not None:
+        if settings.storage == "s3":
+            hadoop_conf = active.sparkContext._jsc.hadoopConfiguration()
+            for key, value in s3a_conf(settings).items():
+                hadoop_conf.set(key, value)
         return active
     builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
     for key, value in spark_conf(settings).items():

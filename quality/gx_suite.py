@@ -6,6 +6,7 @@ is the batch-level gate on what reached silver, and the source of the Data Docs.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,22 +27,30 @@ class SuiteSpec:
 
 
 def compile_suite(contract: Contract, code_lists: dict[str, frozenset[str]]) -> SuiteSpec:
-    expectations: list[gx.expectations.Expectation] = [gx.expectations.ExpectTableColumnsToMatchSet(
-        column_set=contract.field_names, exact_match=False,
-    )]
+    expectations: list[gx.expectations.Expectation] = [
+        gx.expectations.ExpectTableColumnsToMatchSet(
+            column_set=contract.field_names,
+            exact_match=False,
+        )
+    ]
     keys = [f.name for f in contract.fields if f.primary_key]
     for f in contract.fields:
         if f.required:
             expectations.append(gx.expectations.ExpectColumnValuesToNotBeNull(column=f.name))
         if f.code_list:
-            expectations.append(gx.expectations.ExpectColumnValuesToBeInSet(
-                column=f.name, value_set=sorted(code_lists[f.code_list]),
-            ))
+            expectations.append(
+                gx.expectations.ExpectColumnValuesToBeInSet(
+                    column=f.name,
+                    value_set=sorted(code_lists[f.code_list]),
+                )
+            )
     if keys:
         # A case id is unique within its department; the key is compound across departments.
-        expectations.append(gx.expectations.ExpectCompoundColumnsToBeUnique(
-            column_list=["department", *keys] if "department" in contract.field_names else keys,
-        ))
+        expectations.append(
+            gx.expectations.ExpectCompoundColumnsToBeUnique(
+                column_list=["department", *keys] if "department" in contract.field_names else keys,
+            )
+        )
     return SuiteSpec(f"{contract.name}-{contract.version}", expectations)
 
 
@@ -58,15 +67,18 @@ def validate(df: DataFrame, spec: SuiteSpec, asset_name: str) -> GateResult:
     context = gx.get_context(mode="ephemeral")
     # Pipeline logs are read by people; a per-metric progress bar in them is noise.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(ExpectationSuite(name=spec.name, expectations=spec.expectations))
+    # GX binds each expectation to the suite it joins; copies keep the spec reusable.
+    suite = context.suites.add(
+        ExpectationSuite(name=spec.name, expectations=[copy.copy(e) for e in spec.expectations])
+    )
     source = context.data_sources.add_spark(name="hub")
     batch_definition = source.add_dataframe_asset(name=asset_name).add_batch_definition_whole_dataframe(
         "whole"
     )
     result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(suite)
     failed = [
-        f"{r.expectation_config.type}({r.expectation_config.kwargs.get('column', '')})"
+        f"{config.type}({config.kwargs.get('column', '')})"
         for r in result.results
-        if not r.success
+        if not r.success and (config := r.expectation_config) is not None
     ]
-    return GateResult(suite.name, bool(result.success), len(result.results), failed, result.to_json_dict())
+    return GateResult(suite.name, bool(result.success), len(result.results), failed, result.to_json_dict())  # type: ignore[no-untyped-call]

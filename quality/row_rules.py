@@ -55,7 +55,7 @@ def valid_resident_id(value: Column) -> Column:
         & F.substring(value, 1, 2).isin(*sorted(PROVINCE_CODES))
         & real_birth
         & (birth <= F.current_date())
-        & (F.year(birth) >= 1900)
+        & (F.year(birth) >= 1800)
         & (_char(value, 18) == F.substring(F.lit(RESIDENT_ID_CHECK_CHARS), checksum + 1, 1))
     )
 
@@ -64,7 +64,9 @@ def valid_credit_code(value: Column) -> Column:
     """GB 32100: character set, authority and type codes, region, MOD 31 check character."""
     charset = F.lit(CREDIT_CODE_CHARSET)
     codes = [F.instr(charset, _char(value, i + 1)) - 1 for i in range(17)]
-    checksum = (31 - _weighted_sum([c * w for c, w in zip(codes, CREDIT_CODE_WEIGHTS, strict=True)]) % 31) % 31
+    checksum = (
+        31 - _weighted_sum([c * w for c, w in zip(codes, CREDIT_CODE_WEIGHTS, strict=True)]) % 31
+    ) % 31
     authority_type = sorted(a + t for a, types in CREDIT_CODE_TYPES.items() for t in types)
     return (
         value.rlike(rf"^[{CREDIT_CODE_CHARSET}]{{18}}$")
@@ -81,34 +83,55 @@ def compile_row_rules(contract: Contract, code_lists: dict[str, frozenset[str]])
     for f in contract.fields:
         value = F.col(f.name)
         if f.required:
-            rules.append(RowRule(f"{prefix}.{f.name}.required", f.name, f"{f.name} is required", value.isNull()))
+            rules.append(
+                RowRule(f"{prefix}.{f.name}.required", f.name, f"{f.name} is required", value.isNull())
+            )
         if f.physical_type != "string":
-            rules.append(RowRule(
-                f"{prefix}.{f.name}.type", f.name, f"{f.name} is not a valid {f.physical_type}",
-                F.array_contains(F.col(UNPARSED), f.name),
-            ))
+            rules.append(
+                RowRule(
+                    f"{prefix}.{f.name}.type",
+                    f.name,
+                    f"{f.name} is not a valid {f.physical_type}",
+                    F.array_contains(F.col(UNPARSED), f.name),
+                )
+            )
         if f.code_list:
             codes = sorted(code_lists[f.code_list])
-            rules.append(RowRule(
-                f"{prefix}.{f.name}.code_list", f.name, f"{f.name} is not a code of list {f.code_list}",
-                value.isNotNull() & ~value.isin(*codes),
-            ))
+            rules.append(
+                RowRule(
+                    f"{prefix}.{f.name}.code_list",
+                    f.name,
+                    f"{f.name} is not a code of list {f.code_list}",
+                    value.isNotNull() & ~value.isin(*codes),
+                )
+            )
         if "subject_id" in f.rules:
-            rules.append(RowRule(
-                f"{prefix}.{f.name}.subject_id", f.name,
-                f"{f.name} is neither a valid resident ID (GB 11643) nor credit code (GB 32100)",
-                value.isNotNull() & ~(valid_resident_id(value) | valid_credit_code(value)),
-            ))
+            rules.append(
+                RowRule(
+                    f"{prefix}.{f.name}.subject_id",
+                    f.name,
+                    f"{f.name} is neither a valid resident ID (GB 11643) nor credit code (GB 32100)",
+                    value.isNotNull() & ~(valid_resident_id(value) | valid_credit_code(value)),
+                )
+            )
         if "not_in_future" in f.rules:
-            rules.append(RowRule(
-                f"{prefix}.{f.name}.not_in_future", f.name, f"{f.name} is in the future",
-                value > F.current_timestamp(),
-            ))
+            rules.append(
+                RowRule(
+                    f"{prefix}.{f.name}.not_in_future",
+                    f.name,
+                    f"{f.name} is in the future",
+                    value > F.current_timestamp(),
+                )
+            )
         if f.not_before:
-            rules.append(RowRule(
-                f"{prefix}.{f.name}.not_before_{f.not_before}", f.name,
-                f"{f.name} is earlier than {f.not_before}", value < F.col(f.not_before),
-            ))
+            rules.append(
+                RowRule(
+                    f"{prefix}.{f.name}.not_before_{f.not_before}",
+                    f.name,
+                    f"{f.name} is earlier than {f.not_before}",
+                    value < F.col(f.not_before),
+                )
+            )
     return rules
 
 

@@ -1,0 +1,50 @@
+# The hub's two set-up commands are `make demo` and `make test`; each installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := demo
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Tools built outside the repo and shared between clones.
+TOOLS_CACHE ?= $(HOME)/.cache/approval-hub
+# MinIO's Go module at a pinned commit (the project archived its release tags' images in 2026).
+MINIO_MODULE_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_BIN := $(TOOLS_CACHE)/minio-$(MINIO_MODULE_VERSION)/minio
+JARS_DIR := .hub/jars
+JARS_STAMP := $(JARS_DIR)/.fetched
+
+.PHONY: demo test bench lint setup jars minio clean
+
+demo: setup
+	$(BIN)/hub demo
+
+test: setup $(MINIO_BIN)
+	HUB_MINIO_BINARY=$(MINIO_BIN) $(BIN)/pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+setup: $(BIN)/.installed $(JARS_STAMP)
+
+jars: $(JARS_STAMP)
+minio: $(MINIO_BIN)
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+# Delta Lake and the S3A connector, resolved by Maven into a local folder Spark reads with spark.jars.
+$(JARS_STAMP): infra/jars/pom.xml
+	rm -rf $(JARS_DIR)
+	mvn -q -B -f infra/jars/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JARS_DIR)
+	touch $@
+
+$(MINIO_BIN):
+	mkdir -p $(dir $@)
+	CGO_ENABLED=0 GOBIN=$(abspath $(dir $@)) go install github.com/minio/minio@$(MINIO_MODULE_VERSION)
+
+clean:
+	rm -rf .hub

@@ -1,0 +1,157 @@
+"""Shared fixtures: one hub home per test session, one Spark session, a real MinIO server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+# Every component reads HUB_ settings from the environment, Airflow's task code included, so the
+# session's home is fixed before anything builds settings.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="hub-test-"))
+os.environ["HUB_HOME"] = str(_SESSION_HOME)
+
+from hub.settings import Settings, get_settings  # noqa: E402
+
+get_settings.cache_clear()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def hub_settings() -> Iterator[Settings]:
+    yield get_settings()
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark(hub_settings: Settings):
+    from jobs.spark import get_spark
+
+    session = get_spark(hub_settings, app_name="hub-tests")
+    yield session
+    session.stop()
+
+
+@dataclass(frozen=True)
+class MinioServer:
+    endpoint: str
+    access_key: str
+    secret_key: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+
+def _minio_binary() -> str:
+    binary = os.environ.get("HUB_MINIO_BINARY") or shutil.which("minio")
+    if not binary or not Path(binary).exists():
+        # Not a skip: the MinIO path is part of what CI must prove. `make test` builds the binary.
+        raise RuntimeError("no MinIO server binary: run the tests through `make test`, which builds it")
+    return binary
+
+
+def start_minio(data_dir: Path) -> MinioServer:
+    port, console_port = free_port(), free_port()
+    access_key, secret_key = "hub-test", "hub-test-secret"
+    env = os.environ | {
+        "MINIO_ROOT_USER": access_key,
+        "MINIO_ROOT_PASSWORD": secret_key,
+        "MINIO_BROWSER": "off",
+        "MINIO_UPDATE": "off",
+    }
+    process = subprocess.Popen(
+        [
+            _minio_binary(),
+            "server",
+            str(data_dir),
+            "--address",
+            f"127.0.0.1:{port}",
+            "--console-address",
+            f"127.0.0.1:{console_port}",
+            "--quiet",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"MinIO exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{endpoint}/minio/health/live", timeout=1).status_code == 200:
+                return MinioServer(endpoint, access_key, secret_key, data_dir, process)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("MinIO did not become live within 60 s")
+
+
+@pytest.fixture(scope="session")
+def minio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServer]:
+    server = start_minio(tmp_path_factory.mktemp("minio-data"))
+    yield server
+    server.process.terminate()
+    server.process.wait(timeout=30)
+
+
+class ServedApp:
+    """A FastAPI app served by uvicorn on a free loopback port, in a thread of the test process."""
+
+    def __init__(self, app: FastAPI) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=self.port,
+                log_level="warning",
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServedApp:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def airflow_configured(hub_settings: Settings) -> Settings:
+    """Airflow pointed at the repo's DAGs and a fresh SQLite database in the session's home."""
+    from hub.airflow_runner import configure_airflow
+
+    configure_airflow(hub_settings)
+    return hub_settings

@@ -1,0 +1,81 @@
+"""API behaviour over real HTTP, with the serving store overridden by a hand-made snapshot."""
+
+import datetime as dt
+
+import httpx
+import pytest
+
+from api.deps import get_profile_store
+from api.main import create_app
+from api.profiles import ProfileSnapshot
+from hub.settings import Settings
+from tests.conftest import ServedApp
+
+pytestmark = pytest.mark.integration
+
+PERSON = "11010519491231002X"
+PROFILE = {
+    "subject_id": PERSON,
+    "subject_type": "person",
+    "subject_name": "陈伟",
+    "departments": ["food_drug"],
+    "case_count": 1,
+    "open_case_count": 0,
+    "last_activity_at": dt.datetime(2026, 11, 2, 10),
+    "cases": [
+        {
+            "case_id": "SY1",
+            "department": "food_drug",
+            "item_code": "SYJ-0202-01",
+            "item_name": "小餐饮登记",
+            "channel": "window",
+            "status": "completed",
+            "received_at": dt.datetime(2026, 11, 1, 9),
+            "decided_at": dt.datetime(2026, 11, 2, 10),
+        }
+    ],
+}
+
+
+class FixedStore:
+    def snapshot(self) -> ProfileSnapshot:
+        return ProfileSnapshot(7, {PERSON: PROFILE})
+
+
+@pytest.fixture(scope="module")
+def served(hub_settings: Settings):
+    app = create_app(hub_settings)
+    app.dependency_overrides[get_profile_store] = FixedStore
+    with ServedApp(app) as running:
+        yield running
+
+
+def test_known_subject_returns_profile(served: ServedApp) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/{PERSON.lower()}")
+    assert response.status_code == 200
+    assert response.json()["subject_name"] == "陈伟"
+    assert response.json()["gold_version"] == 7
+
+
+def test_unknown_subject_is_404_with_json_reason(served: ServedApp) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/91350100M000100Y43")
+    assert response.status_code == 404
+    assert "91350100M000100Y43" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("110105194912310021", "check character"),
+        ("440106202302300011", "not a real date"),
+        ("abc", "18 characters"),
+    ],
+)
+def test_malformed_subject_id_is_422_with_reason(served: ServedApp, value: str, reason: str) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/{value}")
+    assert response.status_code == 422
+    assert reason in response.json()["detail"]
+
+
+def test_health(served: ServedApp) -> None:
+    assert httpx.get(f"{served.url}/health").json() == {"status": "ok", "gold_version": 7, "subjects": 1}
