@@ -18,7 +18,7 @@ JARS_STAMP := $(JARS_DIR)/.fetched
 demo: setup
 	$(BIN)/hub demo
 
-test: setup $(MINIO_BIN)
+test: setup $(MINIO_BIN) lint
 	HUB_MINIO_BINARY=$(MINIO_BIN) $(BIN)/pytest
 
 lint: $(BIN)/.installed

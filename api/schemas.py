@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def _in_district_time(value: dt.datetime) -> dt.datetime:
+    # Gold stores UTC instants; windows read local time. A naive value is already local.
+    return value.astimezone(SHANGHAI) if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+
+
+LocalDatetime = Annotated[dt.datetime, AfterValidator(_in_district_time)]
 
 
 class CaseBase(BaseModel):
@@ -14,8 +25,8 @@ class CaseBase(BaseModel):
     item_name: str | None
     channel: str
     status: str
-    received_at: dt.datetime
-    decided_at: dt.datetime | None
+    received_at: LocalDatetime
+    decided_at: LocalDatetime | None
 
 
 class CasePublic(CaseBase):
@@ -29,7 +40,7 @@ class SubjectProfileBase(BaseModel):
     departments: list[str]
     case_count: int
     open_case_count: int
-    last_activity_at: dt.datetime
+    last_activity_at: LocalDatetime
 
 
 class SubjectProfilePublic(SubjectProfileBase):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from minio import Minio
@@ -147,3 +147,12 @@ def delta_rs_location(settings: Settings, layer: str, table: str) -> tuple[str, 
         }
         return f"s3://{settings.lake_bucket}/{layer}/{table}", options
     return str((settings.local_lake_dir / layer / table).resolve()), {}
+
+
+def read_table_rows(settings: Settings, layer: str, table: str) -> list[dict[str, Any]]:
+    """A small Delta table as Python rows, read with delta-rs (no JVM): for reports and checks."""
+    from deltalake import DeltaTable
+
+    location, options = delta_rs_location(settings, layer, table)
+    rows: list[dict[str, Any]] = DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
+    return rows

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import asdict
 from typing import Any
 
@@ -22,6 +23,8 @@ from jobs.spark import get_spark
 from quality.contracts import load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
 from quality.row_rules import compile_row_rules
+
+log = logging.getLogger("hub.pipeline")
 
 BRONZE_CASES = ("bronze", "case_record")
 SILVER_CASES = ("silver", "case")
@@ -42,6 +45,7 @@ def land(settings: Settings, department: str, day: dt.date) -> dict[str, Any]:
     ensure_buckets(settings)
     mapping = load_mappings()[department]
     batch = land_export(landing_store(settings), settings.sources_dir, department, day, mapping.file_pattern)
+    log.info("landed %s: %s", batch.batch_id, ", ".join(f"{f.key} ({f.size} bytes)" for f in batch.files))
     return asdict(batch)
 
 
@@ -69,6 +73,7 @@ def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
         .where(F.col("_batch_id") == batch.batch_id)
         .count()
     )
+    log.info("bronze %s: %d records", batch.batch_id, rows)
     return {"department": batch.department, "batch_id": batch.batch_id, "rows": rows}
 
 
@@ -102,6 +107,13 @@ def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[s
     silver.replace_batch(
         spark.createDataFrame([record]), table_uri(settings, *RECONCILIATION), batch_id, column="batch_id"
     )
+    log.info(
+        "silver %s: %d in = %d valid + %d quarantined",
+        batch_id,
+        result.rows_in,
+        result.rows_valid,
+        result.rows_quarantined,
+    )
     return asdict(result)
 
 
@@ -118,6 +130,7 @@ def validate_silver(settings: Settings) -> dict[str, Any]:
     }
     if not gate.success:
         raise QualityGateError(f"GX suite {gate.suite} failed: {gate.failed_expectations}")
+    log.info("GX suite %s passed on silver.case: %d expectations", gate.suite, gate.evaluated)
     return summary
 
 
@@ -126,7 +139,9 @@ def build_gold(settings: Settings) -> dict[str, Any]:
     cases = spark.read.format("delta").load(table_uri(settings, *SILVER_CASES))
     gold.write_gold(gold.subject_profile(cases), table_uri(settings, *GOLD_PROFILE))
     profiles = spark.read.format("delta").load(table_uri(settings, *GOLD_PROFILE))
-    return {
+    built = {
         "subjects": profiles.count(),
         "multi_department": profiles.where(F.size("departments") > 1).count(),
     }
+    log.info("gold subject_profile: %d subjects", built["subjects"])
+    return built

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from pyspark.sql import SparkSession
 
-from hub.settings import Settings
+from hub.settings import REPO_ROOT, Settings
+
+LOG4J_CONFIG = REPO_ROOT / "infra" / "spark" / "log4j2.properties"
 
 
 def jar_paths(settings: Settings) -> list[str]:
@@ -26,6 +30,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.session.timeZone": "Asia/Shanghai",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        "spark.sql.debug.maxToStringFields": "200",
         # Delta rebuilds a table's state with this many tasks; the default (50) is for clusters.
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.ansi.enabled": "true",
@@ -35,6 +40,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
         "spark.local.dir": str(settings.home / "spark-tmp"),
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),
+        "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={LOG4J_CONFIG}",
     }
     if settings.storage == "s3":
         conf |= {f"spark.hadoop.{key}": value for key, value in s3a_conf(settings).items()}
@@ -72,6 +78,10 @@ def get_spark(settings: Settings, app_name: str = "approval-hub") -> SparkSessio
             for key, value in s3a_conf(settings).items():
                 hadoop_conf.set(key, value)
         return active
+    # The JVM binds to loopback unless told otherwise; a cluster master URL overrides this.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # The JVM binds to loopback unless told otherwise; a cluster deployment sets its own address.
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)

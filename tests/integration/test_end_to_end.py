@@ -1,28 +1,20 @@
 """The real thing: the DAG run by Airflow on simulated exports, then the API queried over HTTP."""
 
 import datetime as dt
-from typing import Any
 
 import httpx
 import pytest
-from deltalake import DeltaTable
 
 from api.main import create_app
 from hub.airflow_runner import run_dag
 from hub.settings import Settings
 from hub.simulator import simulate_day
-from hub.storage import delta_rs_location
+from hub.storage import read_table_rows
 from tests.conftest import ServedApp
 
 pytestmark = pytest.mark.integration
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-
-
-def rows(settings: Settings, layer: str, table: str) -> list[dict[str, Any]]:
-    location, options = delta_rs_location(settings, layer, table)
-    found: list[dict[str, Any]] = DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
-    return found
 
 
 def test_dag_builds_gold_and_api_serves_a_profile_from_both_departments(
@@ -35,7 +27,7 @@ def test_dag_builds_gold_and_api_serves_a_profile_from_both_departments(
 
     assert run_dag(settings, "approval_pipeline", dt.datetime.combine(day, dt.time(), SHANGHAI)) == "success"
 
-    reconciliation = rows(settings, "quality", "batch_reconciliation")
+    reconciliation = read_table_rows(settings, "quality", "batch_reconciliation")
     assert {r["batch_id"] for r in reconciliation} >= {
         f"food_drug-{day:%Y%m%d}",
         f"market_regulation-{day:%Y%m%d}",
@@ -45,7 +37,7 @@ def test_dag_builds_gold_and_api_serves_a_profile_from_both_departments(
     assert market["rows_in"] == market_lines
     assert market["rows_in"] == market["rows_valid"] + market["rows_quarantined"]
 
-    profiles = rows(settings, "gold", "subject_profile")
+    profiles = read_table_rows(settings, "gold", "subject_profile")
     shared = sorted(str(p["subject_id"]) for p in profiles if len(p["departments"]) == 2)
     assert shared, "no subject has cases in both departments"
     subject_id = shared[0]
