@@ -12,6 +12,25 @@ import yaml
 from hub.settings import REPO_ROOT
 
 CONTRACTS_DIR = REPO_ROOT / "contracts"
+RULE_ENGINE = "approval-hub"
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """A row rule declared in a contract's quality entry (type custom, engine approval-hub)."""
+
+    name: str
+    implementation: str  # e.g. "subject_id", "not_before:received_at"
+    description: str
+
+    @property
+    def kind(self) -> str:
+        return self.implementation.split(":", 1)[0]
+
+    @property
+    def argument(self) -> str | None:
+        parts = self.implementation.split(":", 1)
+        return parts[1] if len(parts) == 2 else None
 
 
 @dataclass(frozen=True)
@@ -25,8 +44,8 @@ class Field:
     sharing_class: str
     personal_data: bool
     code_list: str | None
-    rules: tuple[str, ...]
-    not_before: str | None
+    rules: tuple[RuleSpec, ...]
+    references: str | None  # "<contract>.<field>" this field's value must exist in
 
 
 @dataclass(frozen=True)
@@ -65,8 +84,12 @@ def _field(prop: dict[str, Any]) -> Field:
         sharing_class=custom["sharingClass"][0],
         personal_data=bool(custom.get("personalData", [False])[0]),
         code_list=custom.get("codeList", [None])[0],
-        rules=tuple(custom.get("rule", [])),
-        not_before=custom.get("notBefore", [None])[0],
+        rules=tuple(
+            RuleSpec(q["name"], q["implementation"], q.get("description", ""))
+            for q in prop.get("quality", [])
+            if q.get("type") == "custom" and q.get("engine") == RULE_ENGINE
+        ),
+        references=next((r["to"] for r in prop.get("relationships", [])), None),
     )
 
 

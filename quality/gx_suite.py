@@ -45,12 +45,7 @@ def compile_suite(contract: Contract, code_lists: dict[str, frozenset[str]]) -> 
                 )
             )
     if keys:
-        # A case id is unique within its department; the key is compound across departments.
-        expectations.append(
-            gx.expectations.ExpectCompoundColumnsToBeUnique(
-                column_list=["department", *keys] if "department" in contract.field_names else keys,
-            )
-        )
+        expectations.append(gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=keys))
     return SuiteSpec(f"{contract.name}-{contract.version}", expectations)
 
 

@@ -21,7 +21,7 @@ from hub.identifiers import (
     RESIDENT_ID_CHECK_CHARS,
     RESIDENT_ID_WEIGHTS,
 )
-from quality.contracts import Contract
+from quality.contracts import Contract, RuleSpec
 
 VIOLATIONS = "_violations"
 UNPARSED = "_unparsed"
@@ -77,6 +77,29 @@ def valid_credit_code(value: Column) -> Column:
     )
 
 
+def valid_mobile_phone(value: Column) -> Column:
+    """A mainland mobile number: 11 digits starting 13-19, optionally with +86 or 86 in front."""
+    return value.rlike(r"^(\+?86)?1[3-9]\d{9}$")
+
+
+def _passes(spec: RuleSpec, value: Column) -> Column:
+    """The column expression that is true when `value` satisfies the contract rule `spec`."""
+    match spec.kind:
+        case "subject_id":
+            return valid_resident_id(value) | valid_credit_code(value)
+        case "resident_id":
+            return valid_resident_id(value)
+        case "credit_code":
+            return valid_credit_code(value)
+        case "mobile_phone":
+            return valid_mobile_phone(value)
+        case "not_in_future":
+            return value <= F.current_timestamp()
+        case "not_before":
+            return value >= F.col(str(spec.argument))
+    raise ValueError(f"contract rule {spec.name}: unknown implementation {spec.implementation!r}")
+
+
 def compile_row_rules(contract: Contract, code_lists: dict[str, frozenset[str]]) -> list[RowRule]:
     rules: list[RowRule] = []
     prefix = contract.name
@@ -105,31 +128,13 @@ def compile_row_rules(contract: Contract, code_lists: dict[str, frozenset[str]])
                     value.isNotNull() & ~value.isin(*codes),
                 )
             )
-        if "subject_id" in f.rules:
+        for spec in f.rules:
             rules.append(
                 RowRule(
-                    f"{prefix}.{f.name}.subject_id",
+                    f"{prefix}.{f.name}.{spec.name}",
                     f.name,
-                    f"{f.name} is neither a valid resident ID (GB 11643) nor credit code (GB 32100)",
-                    value.isNotNull() & ~(valid_resident_id(value) | valid_credit_code(value)),
-                )
-            )
-        if "not_in_future" in f.rules:
-            rules.append(
-                RowRule(
-                    f"{prefix}.{f.name}.not_in_future",
-                    f.name,
-                    f"{f.name} is in the future",
-                    value > F.current_timestamp(),
-                )
-            )
-        if f.not_before:
-            rules.append(
-                RowRule(
-                    f"{prefix}.{f.name}.not_before_{f.not_before}",
-                    f.name,
-                    f"{f.name} is earlier than {f.not_before}",
-                    value < F.col(f.not_before),
+                    f"{f.name} is not {spec.description}",
+                    value.isNotNull() & ~_passes(spec, value),
                 )
             )
     return rules

@@ -56,8 +56,8 @@ def test_bad_rows_are_quarantined_with_every_rule_they_break(spark: SparkSession
     ]
     bad = {r["_source_line"]: sorted(r["rule_ids"]) for r in split.quarantined.collect()}
     assert bad == {
-        2: ["case.channel.code_list", "case.subject_id.subject_id"],
-        3: ["case.decided_at.not_before_received_at"],
+        2: ["case.channel.code_list", "case.subject_id.valid_id"],
+        3: ["case.decided_at.not_before_received"],
         4: ["case.received_at.required", "case.received_at.type"],
     }
     (line_2,) = split.quarantined.where("_source_line = 2").collect()
