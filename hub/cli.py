@@ -9,12 +9,16 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from hub.contracts_cli import contracts_app
 from hub.identifiers import check_subject_id
 from hub.settings import get_settings
 
 app = typer.Typer(help="Approval data-sharing hub.", no_args_is_help=True)
 ids_app = typer.Typer(help="Check subject identifiers.", no_args_is_help=True)
 app.add_typer(ids_app, name="ids")
+app.add_typer(contracts_app, name="contracts")
+quarantine_app = typer.Typer(help="Inspect and replay quarantined rows.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
 console = Console(soft_wrap=True)
 
 
@@ -63,3 +67,28 @@ def demo(
 
     if not run_demo(get_settings(), console, seed, subjects, stay_up=_interactive()):
         raise typer.Exit(code=1)
+
+
+@quarantine_app.command("replay")
+def quarantine_replay() -> None:
+    """Re-check quarantined rows with the current mappings and contracts; release those that pass."""
+    from jobs.pipeline import replay_quarantine
+
+    totals = replay_quarantine(get_settings())
+    console.print(
+        f"replayed {totals['replayed']} rows: {totals['released']} released to silver, "
+        f"{totals['still_quarantined']} still quarantined"
+    )
+
+
+@quarantine_app.command("show")
+def quarantine_show(limit: Annotated[int, typer.Option(help="How many rows to print.")] = 20) -> None:
+    """Print quarantined rows: where each came from and every rule it broke."""
+    from hub.storage import read_table_rows
+
+    rows = read_table_rows(get_settings(), "silver", "quarantine")
+    for row in rows[:limit]:
+        console.print(
+            f"{row['_batch_id']} {row['_source_file']}:{row['_source_line']}  {'; '.join(row['reasons'])}"
+        )
+    console.print(f"{len(rows)} rows in quarantine")

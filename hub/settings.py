@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     landing_bucket: str = "hub-landing"
     lake_bucket: str = "hub-lake"
 
+    # Department mappings (fields and code values to the contracts); a folder of YAML files.
+    mappings_dir: Path = REPO_ROOT / "contracts" / "mappings"
+
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 4

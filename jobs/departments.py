@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import yaml
@@ -26,7 +25,6 @@ class DepartmentMapping:
     codes: dict[str, dict[str, str]]  # contract field -> {source value: contract code}
 
 
-@cache
 def load_mappings(directory: Path = MAPPINGS_DIR) -> dict[str, DepartmentMapping]:
     mappings = {}
     for path in sorted(directory.glob("*.yaml")):

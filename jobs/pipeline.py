@@ -22,7 +22,7 @@ from jobs.landing import LandedBatch, LandedFile, land_export
 from jobs.spark import get_spark
 from quality.contracts import load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
-from quality.row_rules import compile_row_rules
+from quality.row_rules import compile_row_rules, tag_violations
 
 log = logging.getLogger("hub.pipeline")
 
@@ -30,6 +30,11 @@ BRONZE_CASES = ("bronze", "case_record")
 SILVER_CASES = ("silver", "case")
 QUARANTINE = ("silver", "quarantine")
 RECONCILIATION = ("quality", "batch_reconciliation")
+RULE_RESULTS = ("quality", "rule_results")
+GATE_RESULTS = ("quality", "gate_results")
+GATE_RESULT_SCHEMA = (
+    "suite string, success boolean, evaluated int, failed array<string>, validated_at timestamp"
+)
 GOLD_PROFILE = ("gold", "subject_profile")
 
 
@@ -43,7 +48,7 @@ class QualityGateError(RuntimeError):
 
 def land(settings: Settings, department: str, day: dt.date) -> dict[str, Any]:
     ensure_buckets(settings)
-    mapping = load_mappings()[department]
+    mapping = load_mappings(settings.mappings_dir)[department]
     batch = land_export(landing_store(settings), settings.sources_dir, department, day, mapping.file_pattern)
     log.info("landed %s: %s", batch.batch_id, ", ".join(f"{f.key} ({f.size} bytes)" for f in batch.files))
     return asdict(batch)
@@ -63,7 +68,9 @@ def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
     spark = get_spark(settings)
     store = landing_store(settings)
     uri_of_key = {f.key: store.uri(f.key) for f in batch.files}
-    records = bronze.read_records(spark, list(uri_of_key.values()), load_mappings()[batch.department])
+    records = bronze.read_records(
+        spark, list(uri_of_key.values()), load_mappings(settings.mappings_dir)[batch.department]
+    )
     bronze.write_bronze(
         bronze.with_lineage(records, batch, uri_of_key), table_uri(settings, *BRONZE_CASES), batch
     )
@@ -87,22 +94,28 @@ def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[s
         .load(table_uri(settings, *BRONZE_CASES))
         .where((F.col("_department") == department) & (F.col("_batch_id") == batch_id))
     )
-    conformed = silver.conform(batch_rows, load_mappings()[department], contract)
-    # Tag once, then count and write both sides from the cached result.
-    split = silver.split_by_rules(conformed, rules, contract)
-    cached_valid = split.valid.persist()
-    cached_bad = split.quarantined.persist()
+    conformed = silver.conform(batch_rows, load_mappings(settings.mappings_dir)[department], contract)
+    # One pass tags every row with every rule it breaks; both sides are then cut from the cache.
+    tagged = tag_violations(conformed, rules).persist()
     try:
-        rows_in = batch_rows.count()
-        result = silver.Reconciliation(batch_id, rows_in, cached_valid.count(), cached_bad.count())
+        valid = silver.valid_rows(tagged, contract)
+        quarantined = silver.quarantine_rows(tagged, rules, contract)
+        result = silver.Reconciliation(batch_id, batch_rows.count(), valid.count(), quarantined.count())
         if not result.holds:
             raise ReconciliationError(f"{batch_id}: {json.dumps(asdict(result))} does not reconcile")
-        silver.replace_batch(cached_bad, table_uri(settings, *QUARANTINE), batch_id)
-        deduplicated = silver.latest_per_key(cached_valid, ["department", "case_id"])
+        silver.replace_batch(quarantined, table_uri(settings, *QUARANTINE), batch_id)
+        per_rule = silver.rule_results(quarantined, rules).select(
+            F.lit(batch_id).alias("batch_id"),
+            F.lit(contract.name).alias("contract"),
+            F.lit(contract.version).alias("contract_version"),
+            "*",
+            F.current_timestamp().alias("checked_at"),
+        )
+        silver.replace_batch(per_rule, table_uri(settings, *RULE_RESULTS), batch_id, column="batch_id")
+        deduplicated = silver.latest_per_key(valid, ["department", "case_id"])
         silver.upsert(spark, deduplicated, table_uri(settings, *SILVER_CASES), ["department", "case_id"])
     finally:
-        cached_valid.unpersist()
-        cached_bad.unpersist()
+        tagged.unpersist()
     record = asdict(result) | {"department": department, "checked_at": dt.datetime.now(dt.UTC)}
     silver.replace_batch(
         spark.createDataFrame([record]), table_uri(settings, *RECONCILIATION), batch_id, column="batch_id"
@@ -118,20 +131,32 @@ def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[s
 
 
 def validate_silver(settings: Settings) -> dict[str, Any]:
+    """The batch gate: the contract's GX suite over silver.case; results kept, Data Docs rendered."""
     spark = get_spark(settings)
     contract = load_contract("case")
     cases = spark.read.format("delta").load(table_uri(settings, *SILVER_CASES))
-    gate = validate(cases.select(*contract.field_names), compile_suite(contract, load_code_lists()), "case")
+    gate = validate(
+        cases.select(*contract.field_names),
+        compile_suite(contract, load_code_lists()),
+        "case",
+        docs_dir=settings.gx_docs_dir,
+    )
+    validated_at = dt.datetime.now(dt.UTC)
     summary = {
         "suite": gate.suite,
         "success": gate.success,
         "evaluated": gate.evaluated,
         "failed": gate.failed_expectations,
     }
+    spark.createDataFrame([summary | {"validated_at": validated_at}], GATE_RESULT_SCHEMA).write.format(
+        "delta"
+    ).mode("append").save(table_uri(settings, *GATE_RESULTS))
     if not gate.success:
-        raise QualityGateError(f"GX suite {gate.suite} failed: {gate.failed_expectations}")
+        raise QualityGateError(
+            f"GX suite {gate.suite} failed: {gate.failed_expectations}; Data Docs in {settings.gx_docs_dir}"
+        )
     log.info("GX suite %s passed on silver.case: %d expectations", gate.suite, gate.evaluated)
-    return summary
+    return summary | {"validated_at": validated_at.isoformat()}
 
 
 def build_gold(settings: Settings) -> dict[str, Any]:
@@ -145,3 +170,50 @@ def build_gold(settings: Settings) -> dict[str, Any]:
     }
     log.info("gold subject_profile: %d subjects", built["subjects"])
     return built
+
+
+def replay_quarantine(settings: Settings) -> dict[str, int]:
+    """Re-conform every quarantined row with today's mappings and contract.
+
+    Rows that pass now are upserted into silver and leave quarantine; the rest stay, with the
+    rules they break now. Meant for after a mapping or contract fix.
+    """
+    spark = get_spark(settings)
+    contract = load_contract("case")
+    rules = compile_row_rules(contract, load_code_lists())
+    quarantine_uri = table_uri(settings, *QUARANTINE)
+    held = spark.read.format("delta").load(quarantine_uri).where(F.col("contract") == contract.name)
+    # Checkpoint what is read: the quarantine table is rewritten below from rows derived from it.
+    as_bronze = held.select(
+        "_department", "_batch_id", F.col("raw_record").alias(bronze.RECORD), "_source_file", "_source_line"
+    ).localCheckpoint()
+    totals = {"replayed": 0, "released": 0, "still_quarantined": 0}
+    for department, mapping in load_mappings(settings.mappings_dir).items():
+        rows = as_bronze.where(F.col("_department") == department)
+        tagged = tag_violations(silver.conform(rows, mapping, contract), rules).persist()
+        try:
+            released = silver.valid_rows(tagged, contract)
+            still = silver.quarantine_rows(tagged, rules, contract)
+            counts = (rows.count(), released.count(), still.count())
+            if counts[0] != counts[1] + counts[2]:
+                raise ReconciliationError(f"replay of {department}: {counts} does not reconcile")
+            if counts[0] == 0:
+                continue
+            silver.upsert(
+                spark,
+                silver.latest_per_key(released, ["department", "case_id"]),
+                table_uri(settings, *SILVER_CASES),
+                ["department", "case_id"],
+            )
+            still.write.format("delta").mode("overwrite").option(
+                "replaceWhere", f"contract = '{contract.name}' AND _department = '{department}'"
+            ).save(quarantine_uri)
+        finally:
+            tagged.unpersist()
+        for key, value in zip(totals, counts, strict=True):
+            totals[key] += value
+    log.info(
+        "quarantine replay: %(replayed)d rows, %(released)d released, %(still_quarantined)d still held",
+        totals,
+    )
+    return totals

@@ -47,7 +47,9 @@ def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -
             raw = F.coalesce(code_map[raw], raw)
         if field.physical_type == "timestamp":
             value = F.try_to_timestamp(raw, F.lit(mapping.timestamp_format))
-        elif field.physical_type in {"int", "integer", "long", "double", "date", "boolean"}:
+        elif field.physical_type in {"int", "integer", "long", "double", "date", "boolean"} or (
+            field.physical_type.startswith("decimal")
+        ):
             value = raw.try_cast(field.physical_type)
         else:
             value = raw
@@ -64,11 +66,14 @@ class SplitResult:
     quarantined: DataFrame
 
 
-def split_by_rules(conformed: DataFrame, rules: list[RowRule], contract: Contract) -> SplitResult:
-    tagged = tag_violations(conformed, rules)
+def valid_rows(tagged: DataFrame, contract: Contract) -> DataFrame:
+    return tagged.where(F.size(VIOLATIONS) == 0).select(*contract.field_names, *LINEAGE)
+
+
+def quarantine_rows(tagged: DataFrame, rules: list[RowRule], contract: Contract) -> DataFrame:
+    """Rows that broke any rule, with the rule ids, readable reasons and the raw record."""
     reasons = F.create_map(*[F.lit(x) for kv in reasons_for(rules).items() for x in kv])
-    valid = tagged.where(F.size(VIOLATIONS) == 0).select(*contract.field_names, *LINEAGE)
-    quarantined = tagged.where(F.size(VIOLATIONS) > 0).select(
+    return tagged.where(F.size(VIOLATIONS) > 0).select(
         F.lit(contract.name).alias("contract"),
         F.lit(contract.version).alias("contract_version"),
         F.col(VIOLATIONS).alias("rule_ids"),
@@ -77,7 +82,36 @@ def split_by_rules(conformed: DataFrame, rules: list[RowRule], contract: Contrac
         *LINEAGE,
         F.current_timestamp().alias("quarantined_at"),
     )
-    return SplitResult(valid, quarantined)
+
+
+def split_by_rules(conformed: DataFrame, rules: list[RowRule], contract: Contract) -> SplitResult:
+    tagged = tag_violations(conformed, rules)
+    return SplitResult(valid_rows(tagged, contract), quarantine_rows(tagged, rules, contract))
+
+
+def rule_results(quarantined: DataFrame, rules: list[RowRule], sample_size: int = 5) -> DataFrame:
+    """Per rule: how many rows of the batch broke it and the first few source lines that did.
+
+    Every rule gets a row, zero included, so a rule that stopped firing is visible too.
+    """
+    spark = quarantined.sparkSession
+    all_rules = spark.createDataFrame([(r.rule_id, r.field) for r in rules], "rule_id string, field string")
+    failures = (
+        quarantined.select(F.explode("rule_ids").alias("rule_id"), "_source_file", "_source_line")
+        .groupBy("rule_id")
+        .agg(
+            F.count("*").alias("failed_rows"),
+            F.slice(F.sort_array(F.collect_list("_source_line")), 1, sample_size).alias("sample_lines"),
+            F.first("_source_file").alias("sample_file"),
+        )
+    )
+    return all_rules.join(failures, "rule_id", "left").select(
+        "rule_id",
+        "field",
+        F.coalesce("failed_rows", F.lit(0)).alias("failed_rows"),
+        F.coalesce("sample_lines", F.array().cast("array<int>")).alias("sample_lines"),
+        "sample_file",
+    )
 
 
 def latest_per_key(df: DataFrame, keys: list[str]) -> DataFrame:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import great_expectations as gx
+from great_expectations.checkpoint import UpdateDataDocsAction, ValidationAction
 from great_expectations.core.expectation_suite import ExpectationSuite
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark.sql import DataFrame
 
 from quality.contracts import Contract
+
+DOCS_SITE = "hub"
 
 
 @dataclass(frozen=True)
@@ -55,25 +58,47 @@ class GateResult:
     success: bool
     evaluated: int
     failed_expectations: list[str]
-    raw: dict[str, Any]
 
 
-def validate(df: DataFrame, spec: SuiteSpec, asset_name: str) -> GateResult:
+def validate(df: DataFrame, spec: SuiteSpec, asset_name: str, docs_dir: Path | None = None) -> GateResult:
+    """Validate a whole DataFrame as one batch; with `docs_dir`, also render GX Data Docs there."""
     context = gx.get_context(mode="ephemeral")
     # Pipeline logs are read by people; a per-metric progress bar in them is noise.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    actions: list[ValidationAction] = []
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        actions.append(UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE]))
     # GX binds each expectation to the suite it joins; copies keep the spec reusable.
     suite = context.suites.add(
         ExpectationSuite(name=spec.name, expectations=[copy.copy(e) for e in spec.expectations])
     )
-    source = context.data_sources.add_spark(name="hub")
-    batch_definition = source.add_dataframe_asset(name=asset_name).add_batch_definition_whole_dataframe(
-        "whole"
+    batch_definition = (
+        context.data_sources.add_spark(name="hub")
+        .add_dataframe_asset(name=asset_name)
+        .add_batch_definition_whole_dataframe("whole")
     )
-    result = batch_definition.get_batch(batch_parameters={"dataframe": df}).validate(suite)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{asset_name}-batch", data=batch_definition, suite=suite)
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(name=f"{asset_name}-gate", validation_definitions=[definition], actions=actions)
+    )
+    run = checkpoint.run(batch_parameters={"dataframe": df})
+    (result,) = run.run_results.values()
     failed = [
         f"{config.type}({config.kwargs.get('column', '')})"
         for r in result.results
         if not r.success and (config := r.expectation_config) is not None
     ]
-    return GateResult(suite.name, bool(result.success), len(result.results), failed, result.to_json_dict())  # type: ignore[no-untyped-call]
+    return GateResult(suite.name, bool(result.success), len(result.results), failed)

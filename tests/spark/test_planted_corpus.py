@@ -1,0 +1,99 @@
+"""A planted corpus: at least three bad rows for every rule the case contract compiles to."""
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from jobs.departments import load_mappings
+from jobs.silver import conform, split_by_rules
+from quality.contracts import load_code_lists, load_contract
+from quality.row_rules import compile_row_rules
+
+pytestmark = pytest.mark.spark
+
+GOOD: dict[str, Any] = {
+    "caseNo": "SY0",
+    "applicant": {"idNo": "11010519491231002X", "name": "陈伟", "kind": "P"},
+    "item": {"code": "SYJ-0202-01", "title": "小餐饮登记"},
+    "channel": "WINDOW",
+    "state": "DONE",
+    "receivedAt": "2026-11-01T09:00:00",
+    "decidedAt": "2026-11-02T10:00:00",
+}
+
+
+def planted(n: int, **changes: Any) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(n):
+        row = json.loads(json.dumps(GOOD))
+        for path, value in changes.items():
+            target = row
+            *parents, leaf = path.split("__")
+            for p in parents:
+                target = target[p]
+            if value is None:
+                target.pop(leaf, None)
+            else:
+                target[leaf] = value(i) if callable(value) else value
+                if target[leaf] is None:
+                    del target[leaf]
+        rows.append(row)
+    return rows
+
+
+# Rule id -> bad rows that break exactly that rule (plus, where unavoidable, the rules named).
+CORPUS: dict[str, list[dict[str, Any]]] = {
+    "case.case_id.required": planted(3, caseNo=None),
+    "case.subject_id.required": planted(3, applicant__idNo=None),
+    "case.subject_type.required": planted(3, applicant__kind=None),
+    "case.subject_name.required": planted(3, applicant__name=lambda i: " " * i),
+    "case.item_code.required": planted(3, item__code=None),
+    "case.channel.required": planted(3, channel=None),
+    "case.status.required": planted(3, state=""),
+    "case.received_at.required": planted(3, receivedAt=lambda i: [None, "", "  "][i]),
+    "case.received_at.type": planted(3, receivedAt=lambda i: ["yesterday", "2026-02-30T09:00:00", "9am"][i]),
+    "case.decided_at.type": planted(3, decidedAt=lambda i: ["soon", "2026-13-01T00:00:00", "x"][i]),
+    "case.subject_type.code_list": planted(3, applicant__kind=lambda i: ["Q", "X", "个人"][i]),
+    "case.channel.code_list": planted(3, channel=lambda i: ["FAX", "POST", "PHONE"][i]),
+    "case.status.code_list": planted(3, state=lambda i: ["LOST", "?", "PENDING"][i]),
+    "case.subject_id.valid_id": planted(
+        3, applicant__idNo=lambda i: ["110105194912310021", "440106202302300011", "91350100M000100Y44"][i]
+    ),
+    "case.received_at.not_in_future": planted(
+        3, receivedAt=lambda i: f"209{i}-01-01T09:00:00", decidedAt=None
+    ),
+    "case.decided_at.not_in_future": planted(3, decidedAt=lambda i: f"209{i}-01-01T09:00:00"),
+    "case.decided_at.not_before_received": planted(3, decidedAt=lambda i: f"2026-10-0{i + 1}T09:00:00"),
+}
+# A value that fails to parse is also missing: both rules fire, and both are reported.
+ALSO_FIRES = {"case.received_at.type": {"case.received_at.required"}}
+# `department` is set from the department registry, never read from a source, so no source row
+# can break its required or code-list rule.
+UNREACHABLE = {"case.department.required", "case.department.code_list"}
+
+
+def test_every_rule_catches_its_planted_rows(spark: SparkSession) -> None:
+    contract = load_contract("case")
+    rules = compile_row_rules(contract, load_code_lists())
+    assert {r.rule_id for r in rules} - UNREACHABLE == set(CORPUS), "every rule has a planted corpus"
+
+    records = [(rule_id, row) for rule_id, rows in CORPUS.items() for row in rows] + [("", GOOD)] * 5
+    bronze = spark.createDataFrame(
+        [
+            ("food_drug", "planted", json.dumps(row, ensure_ascii=False), f"file:///{rule_id}", i + 1)
+            for i, (rule_id, row) in enumerate(records)
+        ],
+        "_department string, _batch_id string, record string, _source_file string, _source_line int",
+    )
+    split = split_by_rules(conform(bronze, load_mappings()["food_drug"], contract), rules, contract)
+
+    caught = {int(r["_source_line"]): set(r["rule_ids"]) for r in split.quarantined.collect()}
+    for line, (rule_id, _) in enumerate(records, start=1):
+        expected = {rule_id} | ALSO_FIRES.get(rule_id, set()) if rule_id else set()
+        assert caught.get(line, set()) == expected, f"line {line} planted for {rule_id or 'nothing'}"
+    assert split.valid.count() + split.quarantined.count() == bronze.count()
+    per_rule = Counter(rule for rules_hit in caught.values() for rule in rules_hit)
+    assert all(per_rule[rule_id] >= 3 for rule_id in CORPUS)

@@ -1,0 +1,62 @@
+"""Rows quarantined for an unmapped code are released by a replay once the mapping is fixed."""
+
+import datetime as dt
+import json
+import shutil
+
+import pytest
+import yaml
+
+from hub.settings import REPO_ROOT, Settings
+from hub.simulator import simulate_day
+from hub.storage import read_table_rows
+from jobs import pipeline
+
+pytestmark = pytest.mark.spark
+
+
+def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spark, tmp_path) -> None:
+    mappings = tmp_path / "mappings"
+    shutil.copytree(REPO_ROOT / "contracts" / "mappings", mappings)
+    settings = hub_settings.model_copy(update={"home": tmp_path / "home", "mappings_dir": mappings})
+    day = dt.date(2026, 11, 20)
+    export = simulate_day(settings.sources_dir, day, seed=5, subjects=30, dirty_rate=0.0)["food_drug"]
+    # The department starts sending a channel code the hub has never seen: a mini-program.
+    lines = export.read_text(encoding="utf-8").splitlines()
+    changed = set(range(0, len(lines), 5))
+    for i in changed:
+        record = json.loads(lines[i])
+        record["channel"] = "MINIPROGRAM"
+        lines[i] = json.dumps(record, ensure_ascii=False)
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    loaded = pipeline.load_bronze(settings, pipeline.land(settings, "food_drug", day))
+    first = pipeline.conform_silver(settings, loaded["batch_id"], "food_drug")
+    held = read_table_rows(settings, "silver", "quarantine")
+    assert first["rows_quarantined"] == len(changed) == len(held)
+    assert {tuple(r["rule_ids"]) for r in held} == {("case.channel.code_list",)}
+    rule_counts = {
+        r["rule_id"]: r["failed_rows"] for r in read_table_rows(settings, "quality", "rule_results")
+    }
+    assert rule_counts["case.channel.code_list"] == len(changed)
+    assert rule_counts["case.subject_id.valid_id"] == 0
+
+    # Replaying before the fix releases nothing and loses nothing.
+    assert pipeline.replay_quarantine(settings) == {
+        "replayed": len(changed),
+        "released": 0,
+        "still_quarantined": len(changed),
+    }
+    assert len(read_table_rows(settings, "silver", "quarantine")) == len(changed)
+
+    food_drug = mappings / "food_drug.yaml"
+    mapping = yaml.safe_load(food_drug.read_text(encoding="utf-8"))
+    mapping["codes"]["channel"]["MINIPROGRAM"] = "wechat"
+    food_drug.write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
+
+    assert pipeline.replay_quarantine(settings)["released"] == len(changed)
+    assert read_table_rows(settings, "silver", "quarantine") == []
+    cases = read_table_rows(settings, "silver", "case")
+    assert len(cases) == len(lines)
+    released_ids = {json.loads(lines[i])["caseNo"] for i in changed}
+    assert {c["channel"] for c in cases if c["case_id"] in released_ids} == {"wechat"}
