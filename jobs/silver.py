@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, TimestampType
 
 from jobs.bronze import RECORD
 from jobs.departments import DepartmentMapping
 from quality.contracts import Contract
 from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, reasons_for, tag_violations
+from quality.spark_schema import spark_type
 
 LINEAGE = ["_department", "_batch_id", "_source_file", "_source_line"]
 
@@ -45,14 +47,13 @@ def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -
             # An unmapped value passes through unchanged so the code-list rule names it.
             code_map = F.create_map(*[F.lit(x) for kv in codes.items() for x in kv])
             raw = F.coalesce(code_map[raw], raw)
-        if field.physical_type == "timestamp":
+        target = spark_type(field.physical_type)
+        if isinstance(target, TimestampType):
             value = F.try_to_timestamp(raw, F.lit(mapping.timestamp_format))
-        elif field.physical_type in {"int", "integer", "long", "double", "date", "boolean"} or (
-            field.physical_type.startswith("decimal")
-        ):
-            value = raw.try_cast(field.physical_type)
-        else:
+        elif isinstance(target, StringType):
             value = raw
+        else:
+            value = raw.try_cast(target)
         typed.append(value.alias(field.name))
         if field.physical_type != "string":
             unparsed.append(F.when(raw.isNotNull() & value.isNull(), F.lit(field.name)))

@@ -47,7 +47,9 @@ def compile_suite(contract: Contract, code_lists: dict[str, frozenset[str]]) -> 
                     value_set=sorted(code_lists[f.code_list]),
                 )
             )
-    if keys:
+    if len(keys) == 1:
+        expectations.append(gx.expectations.ExpectColumnValuesToBeUnique(column=keys[0]))
+    elif keys:
         expectations.append(gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=keys))
     return SuiteSpec(f"{contract.name}-{contract.version}", expectations)
 

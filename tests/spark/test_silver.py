@@ -8,8 +8,9 @@ from pyspark.sql import SparkSession
 
 from jobs.departments import load_mappings
 from jobs.silver import conform, split_by_rules
-from quality.contracts import load_code_lists, load_contract
+from quality.contracts import CONTRACTS_DIR, load_code_lists, load_contract
 from quality.row_rules import compile_row_rules
+from quality.spark_schema import spark_schema
 
 pytestmark = pytest.mark.spark
 
@@ -63,3 +64,18 @@ def test_bad_rows_are_quarantined_with_every_rule_they_break(spark: SparkSession
     (line_2,) = split.quarantined.where("_source_line = 2").collect()
     assert "channel is not a code of list channel" in line_2["reasons"]
     assert json.loads(line_2["raw_record"])["channel"] == "FAX"  # the payload is kept as it came
+
+
+def test_every_contract_compiles_to_row_rules(spark: SparkSession) -> None:
+    for path in sorted(CONTRACTS_DIR.glob("*.odcs.yaml")):
+        contract = load_contract(path.name.removesuffix(".odcs.yaml"))
+        rules = compile_row_rules(contract, load_code_lists())
+        declared = {f"{contract.name}.{f.name}.{r.name}" for f in contract.fields for r in f.rules}
+        assert declared <= {r.rule_id for r in rules}
+
+
+def test_conformed_rows_have_the_contract_schema(spark: SparkSession) -> None:
+    contract = load_contract("case")
+    conformed = conform(bronze(spark, [GOOD]), load_mappings()["food_drug"], contract)
+    types = [(f.name, f.dataType) for f in conformed.select(*contract.field_names).schema]
+    assert types == [(f.name, f.dataType) for f in spark_schema(contract)]

@@ -1,0 +1,39 @@
+"""Every contract compiles to a Spark schema and a GX suite, field for field."""
+
+import pytest
+
+from quality.contracts import CONTRACTS_DIR, load_code_lists, load_contract
+from quality.gx_suite import SuiteSpec, compile_suite
+from quality.spark_schema import spark_schema
+
+pytestmark = pytest.mark.unit
+
+CONTRACT_NAMES = sorted(p.name.removesuffix(".odcs.yaml") for p in CONTRACTS_DIR.glob("*.odcs.yaml"))
+
+
+@pytest.mark.parametrize("name", CONTRACT_NAMES)
+def test_contract_compiles_to_spark_schema(name: str) -> None:
+    contract = load_contract(name)
+    schema = spark_schema(contract)
+    assert schema.fieldNames() == contract.field_names
+
+
+def columns_checked_by(suite: SuiteSpec, expectation_type: str) -> set[str]:
+    return {
+        e.configuration.kwargs["column"] for e in suite.expectations if e.expectation_type == expectation_type
+    }
+
+
+@pytest.mark.parametrize("name", CONTRACT_NAMES)
+def test_contract_compiles_to_gx_suite(name: str) -> None:
+    contract = load_contract(name)
+    suite = compile_suite(contract, load_code_lists())
+    required = {f.name for f in contract.fields if f.required}
+    assert columns_checked_by(suite, "expect_column_values_to_not_be_null") == required
+    coded = {f.name for f in contract.fields if f.code_list}
+    assert columns_checked_by(suite, "expect_column_values_to_be_in_set") == coded
+
+
+def test_decimal_types_keep_precision() -> None:
+    schema = spark_schema(load_contract("approval_item"))
+    assert schema["fee_standard"].dataType.simpleString() == "decimal(12,2)"
