@@ -21,6 +21,9 @@ demo: setup
 test: setup $(MINIO_BIN) lint
 	HUB_MINIO_BINARY=$(MINIO_BIN) $(BIN)/pytest
 
+bench: setup
+	$(BIN)/python -m bench.validation --rows 1000000
+
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -11,18 +11,11 @@ from jobs.departments import load_mappings
 from jobs.silver import conform, split_by_rules
 from quality.contracts import load_code_lists, load_contract
 from quality.row_rules import compile_row_rules
+from tests.spark.bronze_records import GOOD_FOOD_DRUG_RECORD, food_drug_bronze
 
 pytestmark = pytest.mark.spark
 
-GOOD: dict[str, Any] = {
-    "caseNo": "SY0",
-    "applicant": {"idNo": "11010519491231002X", "name": "陈伟", "kind": "P"},
-    "item": {"code": "SYJ-0202-01", "title": "小餐饮登记"},
-    "channel": "WINDOW",
-    "state": "DONE",
-    "receivedAt": "2026-11-01T09:00:00",
-    "decidedAt": "2026-11-02T10:00:00",
-}
+GOOD = GOOD_FOOD_DRUG_RECORD | {"caseNo": "SY0"}
 
 
 def planted(n: int, **changes: Any) -> list[dict[str, Any]]:
@@ -81,12 +74,8 @@ def test_every_rule_catches_its_planted_rows(spark: SparkSession) -> None:
     assert {r.rule_id for r in rules} - UNREACHABLE == set(CORPUS), "every rule has a planted corpus"
 
     records = [(rule_id, row) for rule_id, rows in CORPUS.items() for row in rows] + [("", GOOD)] * 5
-    bronze = spark.createDataFrame(
-        [
-            ("food_drug", "planted", json.dumps(row, ensure_ascii=False), f"file:///{rule_id}", i + 1)
-            for i, (rule_id, row) in enumerate(records)
-        ],
-        "_department string, _batch_id string, record string, _source_file string, _source_line int",
+    bronze = food_drug_bronze(
+        spark, [row for _, row in records], [f"file:///{rule_id or 'good'}" for rule_id, _ in records]
     )
     split = split_by_rules(conform(bronze, load_mappings()["food_drug"], contract), rules, contract)
 

@@ -1,7 +1,6 @@
 """Conform and quarantine on tiny hand-made bronze frames."""
 
 import json
-from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
@@ -11,28 +10,11 @@ from jobs.silver import conform, split_by_rules
 from quality.contracts import CONTRACTS_DIR, load_code_lists, load_contract
 from quality.row_rules import compile_row_rules
 from quality.spark_schema import spark_schema
+from tests.spark.bronze_records import GOOD_FOOD_DRUG_RECORD, food_drug_bronze
 
 pytestmark = pytest.mark.spark
 
-GOOD: dict[str, Any] = {
-    "caseNo": "SY1",
-    "applicant": {"idNo": "11010519491231002X", "name": "陈伟", "kind": "P"},
-    "item": {"code": "SYJ-0202-01", "title": "小餐饮登记"},
-    "channel": "WINDOW",
-    "state": "DONE",
-    "receivedAt": "2026-11-01T09:00:00",
-    "decidedAt": "2026-11-02T10:00:00",
-}
-
-
-def bronze(spark: SparkSession, records: list[dict[str, Any]]):
-    rows = [
-        ("food_drug", "b1", json.dumps(r, ensure_ascii=False), "file:///x.jsonl", i + 1)
-        for i, r in enumerate(records)
-    ]
-    return spark.createDataFrame(
-        rows, "_department string, _batch_id string, record string, _source_file string, _source_line int"
-    )
+GOOD = GOOD_FOOD_DRUG_RECORD
 
 
 def test_bad_rows_are_quarantined_with_every_rule_they_break(spark: SparkSession) -> None:
@@ -45,7 +27,7 @@ def test_bad_rows_are_quarantined_with_every_rule_they_break(spark: SparkSession
     decided_before_received = GOOD | {"caseNo": "SY3", "decidedAt": "2026-10-01T09:00:00"}
     unparsable_time = GOOD | {"caseNo": "SY4", "receivedAt": "yesterday"}
     conformed = conform(
-        bronze(spark, [GOOD, bad_id_and_channel, decided_before_received, unparsable_time]),
+        food_drug_bronze(spark, [GOOD, bad_id_and_channel, decided_before_received, unparsable_time]),
         load_mappings()["food_drug"],
         contract,
     )
@@ -76,6 +58,6 @@ def test_every_contract_compiles_to_row_rules(spark: SparkSession) -> None:
 
 def test_conformed_rows_have_the_contract_schema(spark: SparkSession) -> None:
     contract = load_contract("case")
-    conformed = conform(bronze(spark, [GOOD]), load_mappings()["food_drug"], contract)
+    conformed = conform(food_drug_bronze(spark, [GOOD]), load_mappings()["food_drug"], contract)
     types = [(f.name, f.dataType) for f in conformed.select(*contract.field_names).schema]
     assert types == [(f.name, f.dataType) for f in spark_schema(contract)]

@@ -1,0 +1,37 @@
+"""Render bench/results/*.json into the README's benchmark table (between its markers)."""
+
+from __future__ import annotations
+
+import json
+
+from hub.settings import REPO_ROOT
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+README = REPO_ROOT / "README.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def table() -> str:
+    lines = [
+        "| benchmark | rows | floor (median s) | measured (median s) | ratio to floor | target |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for path in sorted(RESULTS_DIR.glob("*.json")):
+        r = json.loads(path.read_text())
+        if r["benchmark"] == "row_rule_validation":
+            lines.append(
+                f"| row-rule validation ({r['rules']} rules), overhead over read+write Delta "
+                f"| {r['rows']:,} | {r['floor_seconds_median']} | {r['validated_seconds_median']} "
+                f"| +{r['overhead_ratio']:.0%} | at most +{r['target_overhead_ratio']:.0%} |"
+            )
+    return "\n".join(lines)
+
+
+def update_readme() -> None:
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    README.write_text(text[:start] + "\n" + table() + "\n" + text[end:], encoding="utf-8")
+
+
+if __name__ == "__main__":
+    update_readme()

@@ -1,0 +1,31 @@
+"""Hand-made bronze rows of the food and drug department, for conform and quarantine tests."""
+
+import json
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+BRONZE_SCHEMA = "_department string, _batch_id string, record string, _source_file string, _source_line int"
+
+# One valid food and drug export record, as its JSON Lines file carries it.
+GOOD_FOOD_DRUG_RECORD: dict[str, Any] = {
+    "caseNo": "SY1",
+    "applicant": {"idNo": "11010519491231002X", "name": "陈伟", "kind": "P"},
+    "item": {"code": "SYJ-0202-01", "title": "小餐饮登记"},
+    "channel": "WINDOW",
+    "state": "DONE",
+    "receivedAt": "2026-11-01T09:00:00",
+    "decidedAt": "2026-11-02T10:00:00",
+}
+
+
+def food_drug_bronze(
+    spark: SparkSession, records: list[dict[str, Any]], source_files: list[str] | None = None
+) -> DataFrame:
+    """Bronze rows for `records`, numbered from line 1 in file order."""
+    files = source_files or ["file:///x.jsonl"] * len(records)
+    rows = [
+        ("food_drug", "b1", json.dumps(r, ensure_ascii=False), f, i + 1)
+        for i, (r, f) in enumerate(zip(records, files, strict=True))
+    ]
+    return spark.createDataFrame(rows, BRONZE_SCHEMA)
