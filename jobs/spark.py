@@ -9,6 +9,7 @@ from pyspark.sql import SparkSession
 from hub.settings import REPO_ROOT, Settings
 
 LOG4J_CONFIG = REPO_ROOT / "infra" / "spark" / "log4j2.properties"
+COMPILE_HUGE_METHODS = "-XX:-DontCompileHugeMethods"
 
 
 def jar_paths(settings: Settings) -> list[str]:
@@ -42,8 +43,8 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),
         # Contract row checks compile into large generated methods; HotSpot leaves methods over 8 KB
         # of bytecode uncompiled unless told otherwise, which made validation several times slower.
-        "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={LOG4J_CONFIG} -XX:-DontCompileHugeMethods",
-        "spark.executor.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+        "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={LOG4J_CONFIG} {COMPILE_HUGE_METHODS}",
+        "spark.executor.extraJavaOptions": COMPILE_HUGE_METHODS,
     }
     if settings.storage == "s3":
         conf |= {f"spark.hadoop.{key}": value for key, value in s3a_conf(settings).items()}
