@@ -9,20 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from hub.settings import Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
 from jobs import bronze, gold, silver
-from jobs.departments import load_mappings
+from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, LandedFile, land_export
 from jobs.spark import get_spark
-from quality.contracts import load_code_lists, load_contract
+from quality.contracts import Contract, load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
-from quality.row_rules import compile_row_rules, tag_violations
+from quality.row_rules import RowRule, compile_row_rules, tag_violations
 
 log = logging.getLogger("hub.pipeline")
 
@@ -77,11 +80,43 @@ def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
     rows = (
         spark.read.format("delta")
         .load(table_uri(settings, *BRONZE_CASES))
-        .where(F.col("_batch_id") == batch.batch_id)
+        .where((F.col("_department") == batch.department) & (F.col("_batch_id") == batch.batch_id))
         .count()
     )
     log.info("bronze %s: %d records", batch.batch_id, rows)
     return {"department": batch.department, "batch_id": batch.batch_id, "rows": rows}
+
+
+CASE_KEY = ["department", "case_id"]
+
+
+@contextmanager
+def _checked(
+    rows: DataFrame, mapping: DepartmentMapping, contract: Contract, rules: list[RowRule], label: str
+) -> Iterator[tuple[DataFrame, DataFrame, silver.Reconciliation]]:
+    """Conform and tag `rows` in one cached pass; yield the valid and quarantined sides.
+
+    Fails before anything is written when the two sides do not add up to the rows read.
+    """
+    tagged = tag_violations(silver.conform(rows, mapping, contract), rules).persist()
+    try:
+        valid = silver.valid_rows(tagged, contract)
+        quarantined = silver.quarantine_rows(tagged, rules, contract)
+        result = silver.Reconciliation(label, rows.count(), valid.count(), quarantined.count())
+        if not result.holds:
+            raise ReconciliationError(f"{label}: {json.dumps(asdict(result))} does not reconcile")
+        yield valid, quarantined, result
+    finally:
+        tagged.unpersist()
+
+
+def _upsert_cases(settings: Settings, valid: DataFrame) -> None:
+    silver.upsert(
+        valid.sparkSession,
+        silver.latest_per_key(valid, CASE_KEY),
+        table_uri(settings, *SILVER_CASES),
+        CASE_KEY,
+    )
 
 
 def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[str, Any]:
@@ -94,15 +129,8 @@ def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[s
         .load(table_uri(settings, *BRONZE_CASES))
         .where((F.col("_department") == department) & (F.col("_batch_id") == batch_id))
     )
-    conformed = silver.conform(batch_rows, load_mappings(settings.mappings_dir)[department], contract)
-    # One pass tags every row with every rule it breaks; both sides are then cut from the cache.
-    tagged = tag_violations(conformed, rules).persist()
-    try:
-        valid = silver.valid_rows(tagged, contract)
-        quarantined = silver.quarantine_rows(tagged, rules, contract)
-        result = silver.Reconciliation(batch_id, batch_rows.count(), valid.count(), quarantined.count())
-        if not result.holds:
-            raise ReconciliationError(f"{batch_id}: {json.dumps(asdict(result))} does not reconcile")
+    mapping = load_mappings(settings.mappings_dir)[department]
+    with _checked(batch_rows, mapping, contract, rules, batch_id) as (valid, quarantined, result):
         silver.replace_batch(quarantined, table_uri(settings, *QUARANTINE), batch_id)
         per_rule = silver.rule_results(quarantined, rules).select(
             F.lit(batch_id).alias("batch_id"),
@@ -112,10 +140,7 @@ def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[s
             F.current_timestamp().alias("checked_at"),
         )
         silver.replace_batch(per_rule, table_uri(settings, *RULE_RESULTS), batch_id, column="batch_id")
-        deduplicated = silver.latest_per_key(valid, ["department", "case_id"])
-        silver.upsert(spark, deduplicated, table_uri(settings, *SILVER_CASES), ["department", "case_id"])
-    finally:
-        tagged.unpersist()
+        _upsert_cases(settings, valid)
     record = asdict(result) | {"department": department, "checked_at": dt.datetime.now(dt.UTC)}
     silver.replace_batch(
         spark.createDataFrame([record]), table_uri(settings, *RECONCILIATION), batch_id, column="batch_id"
@@ -163,11 +188,16 @@ def build_gold(settings: Settings) -> dict[str, Any]:
     spark = get_spark(settings)
     cases = spark.read.format("delta").load(table_uri(settings, *SILVER_CASES))
     gold.write_gold(gold.subject_profile(cases), table_uri(settings, *GOLD_PROFILE))
-    profiles = spark.read.format("delta").load(table_uri(settings, *GOLD_PROFILE))
-    built = {
-        "subjects": profiles.count(),
-        "multi_department": profiles.where(F.size("departments") > 1).count(),
-    }
+    (counts,) = (
+        spark.read.format("delta")
+        .load(table_uri(settings, *GOLD_PROFILE))
+        .agg(
+            F.count("*").alias("subjects"),
+            F.count_if(F.size("departments") > 1).alias("multi_department"),
+        )
+        .collect()
+    )
+    built: dict[str, Any] = counts.asDict()
     log.info("gold subject_profile: %d subjects", built["subjects"])
     return built
 
@@ -190,28 +220,16 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
     totals = {"replayed": 0, "released": 0, "still_quarantined": 0}
     for department, mapping in load_mappings(settings.mappings_dir).items():
         rows = as_bronze.where(F.col("_department") == department)
-        tagged = tag_violations(silver.conform(rows, mapping, contract), rules).persist()
-        try:
-            released = silver.valid_rows(tagged, contract)
-            still = silver.quarantine_rows(tagged, rules, contract)
-            counts = (rows.count(), released.count(), still.count())
-            if counts[0] != counts[1] + counts[2]:
-                raise ReconciliationError(f"replay of {department}: {counts} does not reconcile")
-            if counts[0] == 0:
+        with _checked(rows, mapping, contract, rules, f"replay of {department}") as (released, still, result):
+            if result.rows_in == 0:
                 continue
-            silver.upsert(
-                spark,
-                silver.latest_per_key(released, ["department", "case_id"]),
-                table_uri(settings, *SILVER_CASES),
-                ["department", "case_id"],
-            )
+            _upsert_cases(settings, released)
             still.write.format("delta").mode("overwrite").option(
                 "replaceWhere", f"contract = '{contract.name}' AND _department = '{department}'"
             ).save(quarantine_uri)
-        finally:
-            tagged.unpersist()
-        for key, value in zip(totals, counts, strict=True):
-            totals[key] += value
+        totals["replayed"] += result.rows_in
+        totals["released"] += result.rows_valid
+        totals["still_quarantined"] += result.rows_quarantined
     log.info(
         "quarantine replay: %(replayed)d rows, %(released)d released, %(still_quarantined)d still held",
         totals,
