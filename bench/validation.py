@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 
 from bench.report import RESULTS_DIR, update_readme
 from hub.settings import Settings
-from hub.simulator import credit_code, resident_id
+from hub.simulator.world import credit_code, resident_id
 from jobs.spark import get_spark
 from quality.contracts import load_code_lists, load_contract
 from quality.row_rules import UNPARSED, compile_row_rules, tag_violations

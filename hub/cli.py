@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 import sys
 from typing import Annotated
@@ -60,13 +62,76 @@ def serve(
 @app.command()
 def demo(
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 7,
-    subjects: Annotated[int, typer.Option(help="How many subjects the simulator invents.")] = 120,
+    cases_per_day: Annotated[int, typer.Option(help="Cases the district receives on a working day.")] = 150,
 ) -> None:
-    """Simulate two departments, run the pipeline DAG through Airflow, serve and print a profile."""
+    """Simulate five departments, run their ingestion DAGs and the lakehouse build through Airflow,
+    serve gold and print a profile."""
     from hub.demo import run_demo
 
-    if not run_demo(get_settings(), console, seed, subjects, stay_up=_interactive()):
+    if not run_demo(get_settings(), console, seed, cases_per_day, stay_up=_interactive()):
         raise typer.Exit(code=1)
+
+
+@app.command()
+def simulate(
+    first_day: Annotated[dt.datetime, typer.Argument(formats=["%Y-%m-%d"], help="First day to simulate.")],
+    days: Annotated[int, typer.Option(min=1, help="How many days.")] = 1,
+    seed: Annotated[int, typer.Option(help="Same seed, same district.")] = 7,
+    cases_per_day: Annotated[int, typer.Option(min=1, help="Cases received on a working day.")] = 200,
+    clean: Annotated[bool, typer.Option(help="No dirty data at all.")] = False,
+) -> None:
+    """Run the simulated department systems: each hands over its days through its own interface."""
+    from hub.simulator import DirtyRates
+    from hub.simulator import simulate as run_simulation
+
+    settings = get_settings()
+    dirty = DirtyRates.clean() if clean else DirtyRates()
+    total = 0
+    for sent in run_simulation(
+        settings, first_day.date(), days=days, seed=seed, cases_per_day=cases_per_day, dirty=dirty
+    ):
+        total += sent.records
+        faults = ", ".join(f"{k} {v}" for k, v in sorted(sent.faults.items()) if v) or "none"
+        console.print(f"{sent.department}\t{sent.day}\t{sent.records} records\tdirty: {faults}")
+    console.print(f"{total} records in {settings.sources_dir}")
+
+
+@app.command("serve-departments")
+def serve_departments() -> None:
+    """Serve the simulated housing bureau's case API (the REST department) until interrupted."""
+    from hub.demo import department_service
+
+    with department_service(get_settings()) as service:
+        console.print(f"housing_construction case API at {service.url}/api/v1/cases; Ctrl-C stops it")
+        with contextlib.suppress(KeyboardInterrupt):
+            service.thread.join()
+
+
+@app.command()
+def backfill(
+    department: Annotated[str, typer.Argument(help="Department, as named in the registry.")],
+    first_day: Annotated[dt.datetime, typer.Argument(formats=["%Y-%m-%d"])],
+    last_day: Annotated[dt.datetime, typer.Argument(formats=["%Y-%m-%d"])],
+) -> None:
+    """Run the department's ingestion DAG for each day of a past range, then the triggered build.
+
+    Days already landed are reused, not pulled again, so a backfill never duplicates a record.
+    """
+    from hub.airflow_runner import run_asset_triggered, run_dag
+
+    settings = get_settings()
+    zone = dt.timezone(dt.timedelta(hours=8))
+    failed = 0
+    day = first_day.date()
+    while day <= last_day.date():
+        state = run_dag(settings, f"ingest_{department}", dt.datetime.combine(day, dt.time(), zone))
+        console.print(f"ingest_{department} {day}: {state}")
+        failed += state != "success"
+        day += dt.timedelta(days=1)
+    for dag_id, state in run_asset_triggered(settings).items():
+        console.print(f"{dag_id}: {state}")
+        failed += state != "success"
+    raise typer.Exit(code=1 if failed else 0)
 
 
 @quarantine_app.command("replay")

@@ -1,4 +1,4 @@
-"""`hub demo`: simulate two departments, run the DAG through Airflow, serve gold and show a profile."""
+"""`hub demo`: simulate five departments, run their DAGs through Airflow, serve gold and show a profile."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlparse
 
 import httpx
-import uvicorn
 from rich.console import Console
 
+from hub.serving import BackgroundServer
 from hub.settings import Settings
 from hub.storage import read_table_rows
 
@@ -63,47 +63,59 @@ def report_run(settings: Settings, step: Step) -> list[str]:
 def serve_and_show(settings: Settings, subject_id: str, console: Console, step: Step, stay_up: bool) -> None:
     from api.main import create_app
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError(f"the API could not start on {settings.api_host}:{settings.api_port}")
-        time.sleep(0.1)
-    url = f"http://{settings.api_host}:{settings.api_port}/v1/subjects/{subject_id}"
-    step(f"API up; GET {url}")
-    response = httpx.get(url, timeout=30)
-    response.raise_for_status()
-    console.print_json(json.dumps(response.json(), ensure_ascii=False))
-    console.print(f"\nAsk again with:\n  curl -s {url}\n")
-    if stay_up:
-        console.print("The API stays up until Ctrl-C.")
-        with contextlib.suppress(KeyboardInterrupt):
-            thread.join()
-    server.should_exit = True
-    thread.join(timeout=10)
+    with BackgroundServer(create_app(settings), settings.api_host, settings.api_port) as server:
+        url = f"{server.url}/v1/subjects/{subject_id}"
+        step(f"API up; GET {url}")
+        response = httpx.get(url, timeout=30)
+        response.raise_for_status()
+        console.print_json(json.dumps(response.json(), ensure_ascii=False))
+        console.print(f"\nAsk again with:\n  curl -s {url}\n")
+        if stay_up:
+            console.print("The API stays up until Ctrl-C.")
+            with contextlib.suppress(KeyboardInterrupt):
+                server.thread.join()
 
 
-def run_demo(settings: Settings, console: Console, seed: int, subjects: int, stay_up: bool) -> bool:
-    from hub.airflow_runner import run_dag
-    from hub.simulator import simulate_day
+def department_service(settings: Settings) -> BackgroundServer:
+    """The housing bureau's HTTP API, on the address its registry entry (or HUB_SOURCE_URLS) names."""
+    from hub.simulator.service import create_department_api
+    from jobs.departments import load_mappings
+
+    mapping = load_mappings(settings.mappings_dir)["housing_construction"]
+    address = urlparse(settings.source_urls.get(mapping.department, mapping.interface.url or ""))
+    app = create_department_api(settings.sources_dir / "housing_construction" / "system.db")
+    return BackgroundServer(app, address.hostname or "127.0.0.1", address.port or 80)
+
+
+def run_demo(settings: Settings, console: Console, seed: int, cases_per_day: int, stay_up: bool) -> bool:
+    from hub.airflow_runner import run_asset_triggered, run_dag
+    from hub.simulator import simulate
+    from jobs.departments import department_names
 
     step = stepper(console)
     show_pipeline_progress(step)
-    day = dt.datetime.now(SHANGHAI).date() - dt.timedelta(days=1)
-    step(f"simulating department exports for {day} (seed {seed}) into {settings.sources_dir}")
-    for department, path in simulate_day(settings.sources_dir, day, seed=seed, subjects=subjects).items():
-        step(f"  {department}: {path.name}, {path.stat().st_size} bytes")
-    step("running DAG approval_pipeline through Airflow (land -> bronze -> silver -> GX gate -> gold)")
-    state = run_dag(settings, "approval_pipeline", dt.datetime.combine(day, dt.time(), SHANGHAI))
-    if state != "success":
-        console.print(f"[red]DAG run ended {state}; see the task logs above[/]")
-        return False
-    step("DAG run succeeded")
+    yesterday = dt.datetime.now(SHANGHAI).date() - dt.timedelta(days=1)
+    days = [yesterday - dt.timedelta(days=1), yesterday]
+    step(f"simulating five department systems for {days[0]} and {days[1]} (seed {seed})")
+    for sent in simulate(settings, days[0], days=len(days), seed=seed, cases_per_day=cases_per_day):
+        faults = ", ".join(f"{k} {v}" for k, v in sorted(sent.faults.items())) or "none"
+        step(f"  {sent.department} {sent.day}: {sent.records} records sent (dirty: {faults})")
+    with department_service(settings) as service:
+        step(f"housing_construction's case API up at {service.url}")
+        for day in days:
+            for department in department_names():
+                dag_id = f"ingest_{department}"
+                step(f"running DAG {dag_id} for {day} through Airflow")
+                state = run_dag(settings, dag_id, dt.datetime.combine(day, dt.time(), SHANGHAI))
+                if state != "success":
+                    console.print(f"[red]{dag_id} for {day} ended {state}; see the task logs above[/]")
+                    return False
+    step("bronze assets updated; running the DAGs they triggered (conform -> GX gate -> gold)")
+    for dag_id, state in run_asset_triggered(settings).items():
+        if state != "success":
+            console.print(f"[red]{dag_id} ended {state}; see the task logs above[/]")
+            return False
+        step(f"DAG {dag_id} succeeded")
     shared = report_run(settings, step)
     serve_and_show(settings, shared[0], console, step, stay_up)
     step("demo finished")

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     # Department mappings (fields and code values to the contracts); a folder of YAML files.
     mappings_dir: Path = REPO_ROOT / "contracts" / "mappings"
 
+    # Per-department override of the registry's interface URL (REST base or JDBC URL), e.g.
+    # HUB_SOURCE_URLS='{"housing_construction": "http://10.0.0.5/api/v1/cases"}'.
+    source_urls: dict[str, str] = Field(default_factory=dict)
+
+    # Airflow task retries (with exponential back-off from the first delay).
+    task_retries: int = Field(default=2, ge=0)
+    task_retry_delay_seconds: float = Field(default=20.0, gt=0)
+
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"
     spark_shuffle_partitions: int = 4

@@ -122,6 +122,19 @@ def ensure_buckets(settings: Settings) -> None:
             client.make_bucket(bucket)
 
 
+def bucket_store(settings: Settings, bucket: str) -> ObjectStore:
+    """A bucket of the configured store: S3, or a folder under the hub's home locally.
+
+    Creates the bucket on S3 when it is missing, so a first run needs no manual set-up.
+    """
+    if settings.storage == "s3":
+        client = s3_client(settings)
+        if not client.bucket_exists(bucket):
+            client.make_bucket(bucket)
+        return S3ObjectStore(client, bucket)
+    return LocalObjectStore(settings.home / "buckets" / bucket)
+
+
 def landing_store(settings: Settings) -> ObjectStore:
     if settings.storage == "s3":
         return S3ObjectStore(s3_client(settings), settings.landing_bucket)

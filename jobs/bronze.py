@@ -16,7 +16,25 @@ RECORD = "record"
 
 
 def read_records(spark: SparkSession, uris: list[str], mapping: DepartmentMapping) -> DataFrame:
-    """Read landed files into (record, _source_file, _source_line); line numbers are 1-based file lines."""
+    """Read landed files into (record, _source_file, _source_line).
+
+    `_source_line` is the 1-based line of a CSV or JSON Lines file, or the 1-based position of the
+    record in a JSON document's list of records.
+    """
+    if not uris:
+        return spark.createDataFrame([], f"{RECORD} string, _source_file string, _source_line int")
+    file_path = F.col("_metadata.file_path").alias("_source_file")
+    if mapping.format == "json":
+        documents = spark.read.text(uris, wholetext=True)
+        listed = (
+            F.get_json_object("value", f"$.{mapping.records_path}")
+            if mapping.records_path
+            else F.col("value")
+        )
+        # A string element type keeps each record's own JSON text, nested objects included.
+        return documents.select(file_path, F.posexplode(F.from_json(listed, "array<string>"))).select(
+            F.col("col").alias(RECORD), "_source_file", (F.col("pos") + 1).cast("int").alias("_source_line")
+        )
     if mapping.format == "csv":
         raw = (
             spark.read.option("header", True)
@@ -25,15 +43,12 @@ def read_records(spark: SparkSession, uris: list[str], mapping: DepartmentMappin
             .csv(uris)
         )
         records = raw.select(
-            F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw.columns])).alias(RECORD),
-            F.col("_metadata.file_path").alias("_source_file"),
+            F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw.columns])).alias(RECORD), file_path
         )
         header_lines = 1
     elif mapping.format == "jsonl":
         records = (
-            spark.read.text(uris)
-            .select(F.col("value").alias(RECORD), F.col("_metadata.file_path").alias("_source_file"))
-            .where(F.trim(RECORD) != "")
+            spark.read.text(uris).select(F.col("value").alias(RECORD), file_path).where(F.trim(RECORD) != "")
         )
         header_lines = 0
     else:
@@ -41,13 +56,19 @@ def read_records(spark: SparkSession, uris: list[str], mapping: DepartmentMappin
     # Spark reads a file's splits in order and numbers rows increasingly within each split, so this
     # ordering is file order.
     in_file_order = Window.partitionBy("_source_file").orderBy(F.monotonically_increasing_id())
-    return records.withColumn("_source_line", F.row_number().over(in_file_order) + header_lines)
+    return records.withColumn("_source_line", (F.row_number().over(in_file_order) + header_lines).cast("int"))
 
 
-def with_lineage(records: DataFrame, batch: LandedBatch, uri_of_key: dict[str, str]) -> DataFrame:
-    checksums = F.create_map(*[x for f in batch.files for x in (F.lit(uri_of_key[f.key]), F.lit(f.sha256))])
+def with_lineage(
+    records: DataFrame, batch: LandedBatch, uri_of_key: dict[str, str], source: str
+) -> DataFrame:
+    """Add where each record came from: department, source system, batch, file, line, checksum, time."""
+    checksums = F.create_map(
+        *[x for f in batch.files for x in (F.lit(uri_of_key[f.key]), F.lit(f.sha256))]
+    ).cast("map<string,string>")
     return records.select(
         F.lit(batch.department).alias("_department"),
+        F.lit(source).alias("_source"),
         F.lit(batch.batch_id).alias("_batch_id"),
         RECORD,
         "_source_file",

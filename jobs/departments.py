@@ -1,35 +1,72 @@
-"""The department registry: one declarative mapping per department in contracts/mappings/."""
+"""The department registry: one declarative file per department in contracts/mappings/.
+
+Each file says how the hub reaches the department (its interface), how to read what it sends
+(format, encoding, time formats) and how its fields and codes map to a contract. Adding a
+department is adding a file; the ingestion DAGs are generated from this registry.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import yaml
 
 from quality.contracts import CONTRACTS_DIR
 
 MAPPINGS_DIR = CONTRACTS_DIR / "mappings"
+InterfaceKind = Literal["file_drop", "object_store", "rest_api", "jdbc"]
+
+
+@dataclass(frozen=True)
+class Interface:
+    kind: InterfaceKind
+    url: str | None = None  # rest_api and jdbc
+    page_size: int = 500  # rest_api
+    bucket: str | None = None  # object_store
+    prefix: str = ""  # object_store
+    driver: str | None = None  # jdbc: the driver class, whose jar is on Spark's classpath
+    table: str | None = None  # jdbc
+    updated_column: str | None = None  # jdbc: the column a pull windows on
+    updated_format: str | None = None  # jdbc: strftime format of that column
 
 
 @dataclass(frozen=True)
 class DepartmentMapping:
     department: str
     name: str
-    format: str  # csv | jsonl
+    interface: Interface
+    format: Literal["csv", "jsonl", "json"]
     encoding: str
     file_pattern: str
-    timestamp_format: str
+    timestamp_format: str  # a Spark datetime pattern, or epoch_millis
     contract: str
     fields: dict[str, str]  # contract field -> source field (dotted path into JSON records)
     codes: dict[str, dict[str, str]]  # contract field -> {source value: contract code}
+    date_format: str = "yyyy-MM-dd"
+    records_path: str = ""  # json: the key holding the records ("" when the document is the array)
+    # Fields the department sends that no contract takes yet; known, so not reported as drift.
+    unmapped_fields: tuple[str, ...] = ()
+
+
+def _mapping(doc: dict[str, Any], path: Path) -> DepartmentMapping:
+    try:
+        interface = Interface(**doc.pop("interface"))
+        unmapped = tuple(doc.pop("unmapped_fields", ()))
+        return DepartmentMapping(interface=interface, unmapped_fields=unmapped, **doc)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"department registry file {path.name}: {error}") from error
 
 
 def load_mappings(directory: Path = MAPPINGS_DIR) -> dict[str, DepartmentMapping]:
     mappings = {}
     for path in sorted(directory.glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        mapping = DepartmentMapping(**doc)
+        mapping = _mapping(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+        if mapping.department != path.stem:
+            raise ValueError(
+                f"{path.name} registers department {mapping.department!r}; the file name must match"
+            )
         mappings[mapping.department] = mapping
     return mappings
 
@@ -37,3 +74,8 @@ def load_mappings(directory: Path = MAPPINGS_DIR) -> dict[str, DepartmentMapping
 def department_names() -> list[str]:
     """Cheap enough for DAG files: reads a few small YAML files, imports no Spark."""
     return sorted(load_mappings())
+
+
+def bronze_asset_uri(department: str) -> str:
+    """The Airflow asset a department's ingestion updates; the lakehouse build is scheduled on them."""
+    return f"hub://lake/bronze/case_record/{department}"

@@ -1,19 +1,40 @@
-"""Land a department's export unchanged in the landing zone, with a checksum manifest.
+"""Land what a department sent, unchanged, in the landing zone, with a checksum manifest per batch.
 
-Landing is plain Python (no Spark): it moves bytes. Re-landing the same files is a no-op, so an
-Airflow retry or a re-run of the same data interval changes nothing.
+A batch is what one ingestion run pulled: the payloads of a pull window [since, until). The
+window is normally the run's data interval; after a run that failed (the department was down)
+the next run starts from the last landed `until`, the department's watermark, so nothing is
+missed. The manifest, written last, records the window: re-running a run that already landed
+returns the same batch without pulling again, and a backfill skips a range another batch
+already covered, so nothing is landed twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import hashlib
 import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 from hub.storage import ObjectStore
+
+MANIFEST = "_manifest.json"
+MISSED = "_missed"  # windows of runs that failed to pull, so a later run catches them up
+
+
+class SourceUnavailableError(RuntimeError):
+    """The department's system could not be reached or had nothing for the window: retry later."""
+
+
+@dataclass(frozen=True)
+class PullWindow:
+    since: dt.datetime
+    until: dt.datetime
+
+    def days(self) -> list[dt.date]:
+        first, last = self.since.date(), (self.until - dt.timedelta(microseconds=1)).date()
+        return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 @dataclass(frozen=True)
@@ -24,54 +45,157 @@ class LandedFile:
 
 
 @dataclass(frozen=True)
+class RejectedFile:
+    """A payload landed for the record but kept out of bronze, with the reason."""
+
+    key: str
+    sha256: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class LandedBatch:
     department: str
     batch_id: str
     files: list[LandedFile]
     landed_at: str
+    since: str
+    until: str
+    rejected: list[RejectedFile] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
 
-
-def batch_id_for(department: str, day: dt.date) -> str:
-    return f"{department}-{day:%Y%m%d}"
-
-
-def land_export(
-    store: ObjectStore, source_dir: Path, department: str, day: dt.date, file_pattern: str
-) -> LandedBatch:
-    """Copy the department's files for `day` into the landing zone and write their manifest."""
-    export_dir = source_dir / department / day.isoformat()
-    prefix = f"{department}/{day.isoformat()}"
-    manifest_key = f"{prefix}/_manifest.json"
-    if store.exists(manifest_key):
-        existing = json.loads(store.get_bytes(manifest_key))
-        return LandedBatch(
-            existing["department"],
-            existing["batch_id"],
-            [LandedFile(**f) for f in existing["files"]],
-            existing["landed_at"],
+    @classmethod
+    def from_json(cls, text: str | bytes) -> LandedBatch:
+        doc = json.loads(text)
+        return cls(
+            doc["department"],
+            doc["batch_id"],
+            [LandedFile(**f) for f in doc["files"]],
+            doc["landed_at"],
+            doc["since"],
+            doc["until"],
+            [RejectedFile(**r) for r in doc.get("rejected", [])],
         )
-    sources = (
-        sorted(p for p in export_dir.glob("*") if fnmatch.fnmatch(p.name, file_pattern))
-        if export_dir.is_dir()
-        else []
-    )
-    if not sources:
-        raise FileNotFoundError(f"{department}: no export matching {file_pattern} in {export_dir}")
-    files = []
-    for path in sources:
-        payload = path.read_bytes()
-        key = f"{prefix}/{path.name}"
-        store.put_bytes(key, payload)
-        files.append(LandedFile(key, hashlib.sha256(payload).hexdigest(), len(payload)))
+
+    @property
+    def window(self) -> PullWindow:
+        return PullWindow(dt.datetime.fromisoformat(self.since), dt.datetime.fromisoformat(self.until))
+
+
+class Source(Protocol):
+    """A department system the hub pulls from: the raw payloads of a window, as (name, bytes)."""
+
+    def fetch(self, window: PullWindow) -> Iterator[tuple[str, bytes]]: ...
+
+
+class PayloadCheck(Protocol):
+    def __call__(self, name: str, payload: bytes) -> str | None:
+        """Why the payload cannot go to bronze, or None when it can."""
+        ...
+
+
+def batch_id_for(department: str, interval_start: dt.date) -> str:
+    return f"{department}-{interval_start:%Y%m%d}"
+
+
+def landed_batches(store: ObjectStore, department: str) -> list[LandedBatch]:
+    keys = [k for k in store.list_keys(f"{department}/") if k.endswith("/" + MANIFEST)]
+    return sorted((LandedBatch.from_json(store.get_bytes(k)) for k in keys), key=lambda b: b.since)
+
+
+@dataclass(frozen=True)
+class PullPlan:
+    """What a run should do: land `window` as a new batch, or reuse a batch that already holds it."""
+
+    batch_id: str
+    window: PullWindow | None
+    existing: LandedBatch | None
+
+
+def _missed_windows(store: ObjectStore, department: str) -> list[PullWindow]:
+    keys = store.list_keys(f"{department}/{MISSED}/")
+    return [
+        PullWindow(**{k: dt.datetime.fromisoformat(v) for k, v in json.loads(store.get_bytes(k)).items()})
+        for k in keys
+    ]
+
+
+def plan_pull(store: ObjectStore, department: str, interval: PullWindow) -> PullPlan:
+    batch_id = batch_id_for(department, interval.since.date())
+    batches = landed_batches(store, department)
+    for batch in batches:
+        if batch.batch_id == batch_id:
+            return PullPlan(batch_id, None, batch)  # a re-run: the same batch, not pulled again
+    for batch in batches:
+        if batch.window.since < interval.until and interval.since < batch.window.until:
+            return PullPlan(batch.batch_id, None, batch)  # a backfill of a range already covered
+    # Catch up what failed runs missed: from the watermark, or from the first missed window that
+    # no batch has covered since. A backfill before any batch starts at its own interval.
+    earlier = [b.window.until for b in batches if b.window.until <= interval.since]
+    since = max(earlier) if earlier else interval.since
+    covered = [b.window for b in batches]
+    for missed in _missed_windows(store, department):
+        uncovered = not any(w.since <= missed.since and missed.until <= w.until for w in covered)
+        if uncovered and missed.since < since:
+            since = missed.since
+    return PullPlan(batch_id, PullWindow(since, interval.until), None)
+
+
+def _land_payloads(
+    store: ObjectStore, prefix: str, payloads: Iterator[tuple[str, bytes]], check: PayloadCheck
+) -> tuple[list[LandedFile], list[RejectedFile]]:
+    files: list[LandedFile] = []
+    rejected: list[RejectedFile] = []
+    for name, payload in payloads:
+        digest = hashlib.sha256(payload).hexdigest()
+        problem = check(name, payload)
+        if problem is None:
+            key = f"{prefix}/{name}"
+            store.put_bytes(key, payload)
+            files.append(LandedFile(key, digest, len(payload)))
+        else:
+            # Kept apart, unchanged, so it can be inspected and re-sent; never read into bronze.
+            key = f"{prefix}/rejected/{name}"
+            store.put_bytes(key, payload)
+            rejected.append(RejectedFile(key, digest, problem))
+    return files, rejected
+
+
+def land(
+    store: ObjectStore,
+    department: str,
+    plan: PullPlan,
+    source: Source,
+    check: PayloadCheck,
+    *,
+    now: dt.datetime | None = None,
+) -> LandedBatch:
+    """Land the plan's window from `source`; payloads that fail `check` are landed but rejected.
+
+    When the department cannot be reached the window is recorded as missed, so the next run that
+    gets through pulls it too.
+    """
+    if plan.existing is not None:
+        return plan.existing
+    assert plan.window is not None
+    prefix = f"{department}/{plan.batch_id}"
+    try:
+        files, rejected = _land_payloads(store, prefix, source.fetch(plan.window), check)
+    except SourceUnavailableError:
+        window = {"since": plan.window.since.isoformat(), "until": plan.window.until.isoformat()}
+        store.put_bytes(f"{department}/{MISSED}/{plan.batch_id}.json", json.dumps(window).encode())
+        raise
     batch = LandedBatch(
         department,
-        batch_id_for(department, day),
+        plan.batch_id,
         files,
-        dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+        plan.window.since.isoformat(),
+        plan.window.until.isoformat(),
+        rejected,
     )
     # The manifest is written last: its presence means the whole batch landed.
-    store.put_bytes(manifest_key, batch.to_json().encode("utf-8"))
+    store.put_bytes(f"{prefix}/{MANIFEST}", batch.to_json().encode("utf-8"))
     return batch

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
+from delta.tables import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -21,7 +22,8 @@ from hub.settings import Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
 from jobs import bronze, gold, silver
 from jobs.departments import DepartmentMapping, load_mappings
-from jobs.landing import LandedBatch, LandedFile, land_export
+from jobs.landing import LandedBatch, land, plan_pull
+from jobs.sources import local_window, payload_problem, source_for
 from jobs.spark import get_spark
 from quality.contracts import Contract, load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
@@ -39,6 +41,14 @@ GATE_RESULT_SCHEMA = (
     "suite string, success boolean, evaluated int, failed array<string>, validated_at timestamp"
 )
 GOLD_PROFILE = ("gold", "subject_profile")
+FILE_INCIDENTS = ("quality", "file_incidents")
+RECONCILIATION_SCHEMA = (
+    "batch_id string, rows_in long, rows_valid long, rows_quarantined long, department string, "
+    "checked_at timestamp"
+)
+FILE_INCIDENT_SCHEMA = (
+    "department string, batch_id string, file string, sha256 string, reason string, landed_at string"
+)
 
 
 class ReconciliationError(RuntimeError):
@@ -49,33 +59,68 @@ class QualityGateError(RuntimeError):
     """The batch-level GX suite failed on what reached silver."""
 
 
-def land(settings: Settings, department: str, day: dt.date) -> dict[str, Any]:
+def source_label(settings: Settings, mapping: DepartmentMapping) -> str:
+    """Names the system a record came from, for bronze lineage (no credentials in it)."""
+    interface = mapping.interface
+    where = {
+        "file_drop": str(settings.sources_dir / mapping.department),
+        "object_store": f"s3://{interface.bucket}/{interface.prefix}",
+        "rest_api": settings.source_urls.get(mapping.department, interface.url or ""),
+        "jdbc": f"{settings.source_urls.get(mapping.department, interface.url or '')}#{interface.table}",
+    }[interface.kind]
+    return f"{interface.kind}:{where.replace('{sources}', str(settings.sources_dir))}"
+
+
+def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict[str, Any]:
+    """Pull the department's data interval (from its watermark after missed runs) into landing."""
     ensure_buckets(settings)
     mapping = load_mappings(settings.mappings_dir)[department]
-    batch = land_export(landing_store(settings), settings.sources_dir, department, day, mapping.file_pattern)
-    log.info("landed %s: %s", batch.batch_id, ", ".join(f"{f.key} ({f.size} bytes)" for f in batch.files))
+    store = landing_store(settings)
+    plan = plan_pull(store, department, local_window(interval_start))
+    batch = land(
+        store,
+        department,
+        plan,
+        source_for(settings, mapping),
+        lambda name, payload: payload_problem(mapping, name, payload),
+    )
+    if plan.existing is not None:
+        log.info("%s: already landed as %s [%s, %s)", department, batch.batch_id, batch.since, batch.until)
+    else:
+        log.info(
+            "landed %s [%s, %s): %s",
+            batch.batch_id,
+            batch.since,
+            batch.until,
+            ", ".join(f"{f.key} ({f.size} bytes)" for f in batch.files) or "nothing new",
+        )
+    for rejected in batch.rejected:
+        log.warning("%s: file %s rejected: %s", department, rejected.key, rejected.reason)
     return asdict(batch)
 
 
-def _batch(payload: dict[str, Any]) -> LandedBatch:
-    return LandedBatch(
-        payload["department"],
-        payload["batch_id"],
-        [LandedFile(**f) for f in payload["files"]],
-        payload["landed_at"],
-    )
-
-
 def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
-    batch = _batch(landed)
+    """Append the batch's accepted files to bronze (replacing the batch on a re-run); record rejects."""
+    batch = LandedBatch.from_json(json.dumps(landed))
     spark = get_spark(settings)
     store = landing_store(settings)
+    mapping = load_mappings(settings.mappings_dir)[batch.department]
     uri_of_key = {f.key: store.uri(f.key) for f in batch.files}
-    records = bronze.read_records(
-        spark, list(uri_of_key.values()), load_mappings(settings.mappings_dir)[batch.department]
-    )
+    records = bronze.read_records(spark, list(uri_of_key.values()), mapping)
     bronze.write_bronze(
-        bronze.with_lineage(records, batch, uri_of_key), table_uri(settings, *BRONZE_CASES), batch
+        bronze.with_lineage(records, batch, uri_of_key, source_label(settings, mapping)),
+        table_uri(settings, *BRONZE_CASES),
+        batch,
+    )
+    incidents = spark.createDataFrame(
+        [
+            (batch.department, batch.batch_id, r.key, r.sha256, r.reason, batch.landed_at)
+            for r in batch.rejected
+        ],
+        FILE_INCIDENT_SCHEMA,
+    )
+    silver.replace_batches(
+        incidents, table_uri(settings, *FILE_INCIDENTS), [batch.batch_id], column="batch_id"
     )
     rows = (
         spark.read.format("delta")
@@ -83,29 +128,68 @@ def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
         .where((F.col("_department") == batch.department) & (F.col("_batch_id") == batch.batch_id))
         .count()
     )
-    log.info("bronze %s: %d records", batch.batch_id, rows)
-    return {"department": batch.department, "batch_id": batch.batch_id, "rows": rows}
+    log.info("bronze %s: %d records, %d file(s) rejected", batch.batch_id, rows, len(batch.rejected))
+    return {
+        "department": batch.department,
+        "batch_id": batch.batch_id,
+        "rows": rows,
+        "rejected": len(batch.rejected),
+    }
+
+
+def pending_batches(settings: Settings) -> list[tuple[str, str]]:
+    """(department, batch id) of every bronze batch that silver has not reconciled yet, oldest first."""
+    spark = get_spark(settings)
+    bronze_uri = table_uri(settings, *BRONZE_CASES)
+    if not DeltaTable.isDeltaTable(spark, bronze_uri):
+        return []
+    batches = spark.read.format("delta").load(bronze_uri).select("_department", "_batch_id").distinct()
+    reconciliation_uri = table_uri(settings, *RECONCILIATION)
+    if DeltaTable.isDeltaTable(spark, reconciliation_uri):
+        done = (
+            spark.read.format("delta").load(reconciliation_uri).select(F.col("batch_id").alias("_batch_id"))
+        )
+        batches = batches.join(done, "_batch_id", "left_anti")
+    rows = batches.collect()
+    return sorted(((r["_department"], r["_batch_id"]) for r in rows), key=lambda b: (b[1][-8:], b[0]))
 
 
 CASE_KEY = ["department", "case_id"]
+CASE_VERSION = "updated_at"
+
+
+def _rows_per_batch(df: DataFrame) -> dict[str, int]:
+    return {
+        r["_batch_id"]: r["rows"] for r in df.groupBy("_batch_id").agg(F.count("*").alias("rows")).collect()
+    }
 
 
 @contextmanager
 def _checked(
-    rows: DataFrame, mapping: DepartmentMapping, contract: Contract, rules: list[RowRule], label: str
-) -> Iterator[tuple[DataFrame, DataFrame, silver.Reconciliation]]:
-    """Conform and tag `rows` in one cached pass; yield the valid and quarantined sides.
+    rows: DataFrame, mapping: DepartmentMapping, contract: Contract, rules: list[RowRule]
+) -> Iterator[tuple[DataFrame, DataFrame, list[silver.Reconciliation]]]:
+    """Conform and tag `rows` in one cached pass; yield the valid and quarantined sides and, per
+    batch, how the rows read split between them.
 
-    Fails before anything is written when the two sides do not add up to the rows read.
+    Fails before anything is written when a batch's two sides do not add up to the rows read.
     """
     tagged = tag_violations(silver.conform(rows, mapping, contract), rules).persist()
     try:
         valid = silver.valid_rows(tagged, contract)
         quarantined = silver.quarantine_rows(tagged, rules, contract)
-        result = silver.Reconciliation(label, rows.count(), valid.count(), quarantined.count())
-        if not result.holds:
-            raise ReconciliationError(f"{label}: {json.dumps(asdict(result))} does not reconcile")
-        yield valid, quarantined, result
+        rows_in, rows_valid, rows_held = (
+            _rows_per_batch(rows),
+            _rows_per_batch(valid),
+            _rows_per_batch(quarantined),
+        )
+        results = [
+            silver.Reconciliation(b, rows_in.get(b, 0), rows_valid.get(b, 0), rows_held.get(b, 0))
+            for b in sorted(set(rows_in) | set(rows_valid) | set(rows_held))
+        ]
+        broken = [asdict(r) for r in results if not r.holds]
+        if broken:
+            raise ReconciliationError(f"{mapping.department}: {json.dumps(broken)} do not reconcile")
+        yield valid, quarantined, results
     finally:
         tagged.unpersist()
 
@@ -113,46 +197,66 @@ def _checked(
 def _upsert_cases(settings: Settings, valid: DataFrame) -> None:
     silver.upsert(
         valid.sparkSession,
-        silver.latest_per_key(valid, CASE_KEY),
+        silver.latest_per_key(valid, CASE_KEY, CASE_VERSION),
         table_uri(settings, *SILVER_CASES),
         CASE_KEY,
+        CASE_VERSION,
     )
 
 
-def conform_silver(settings: Settings, batch_id: str, department: str) -> dict[str, Any]:
-    """Conform one bronze batch: valid rows upserted into silver, the rest quarantined with reasons."""
+def conform_silver(settings: Settings, department: str, batch_ids: list[str]) -> list[dict[str, Any]]:
+    """Conform a department's bronze batches in one pass: valid rows upserted into silver, the rest
+    quarantined with reasons, and each batch's counts reconciled and recorded."""
+    if not batch_ids:
+        return []
     spark = get_spark(settings)
     contract = load_contract("case")
     rules = compile_row_rules(contract, load_code_lists())
     batch_rows = (
         spark.read.format("delta")
         .load(table_uri(settings, *BRONZE_CASES))
-        .where((F.col("_department") == department) & (F.col("_batch_id") == batch_id))
+        .where((F.col("_department") == department) & F.col("_batch_id").isin(batch_ids))
     )
     mapping = load_mappings(settings.mappings_dir)[department]
-    with _checked(batch_rows, mapping, contract, rules, batch_id) as (valid, quarantined, result):
-        silver.replace_batch(quarantined, table_uri(settings, *QUARANTINE), batch_id)
-        per_rule = silver.rule_results(quarantined, rules).select(
-            F.lit(batch_id).alias("batch_id"),
+    with _checked(batch_rows, mapping, contract, rules) as (valid, quarantined, results):
+        silver.replace_batches(quarantined, table_uri(settings, *QUARANTINE), batch_ids)
+        per_rule = silver.rule_results(quarantined, rules, batch_ids).select(
+            "batch_id",
             F.lit(contract.name).alias("contract"),
             F.lit(contract.version).alias("contract_version"),
-            "*",
+            "rule_id",
+            "field",
+            "failed_rows",
+            "sample_lines",
+            "sample_file",
             F.current_timestamp().alias("checked_at"),
         )
-        silver.replace_batch(per_rule, table_uri(settings, *RULE_RESULTS), batch_id, column="batch_id")
+        silver.replace_batches(per_rule, table_uri(settings, *RULE_RESULTS), batch_ids, column="batch_id")
         _upsert_cases(settings, valid)
-    record = asdict(result) | {"department": department, "checked_at": dt.datetime.now(dt.UTC)}
-    silver.replace_batch(
-        spark.createDataFrame([record]), table_uri(settings, *RECONCILIATION), batch_id, column="batch_id"
+    checked_at = dt.datetime.now(dt.UTC)
+    records = [asdict(r) | {"department": department, "checked_at": checked_at} for r in results]
+    # A batch with no rows at all (a quiet day) is reconciled too: 0 = 0 + 0.
+    seen = {r.batch_id for r in results}
+    records += [
+        asdict(silver.Reconciliation(b, 0, 0, 0)) | {"department": department, "checked_at": checked_at}
+        for b in batch_ids
+        if b not in seen
+    ]
+    silver.replace_batches(
+        spark.createDataFrame(records, RECONCILIATION_SCHEMA),
+        table_uri(settings, *RECONCILIATION),
+        batch_ids,
+        column="batch_id",
     )
-    log.info(
-        "silver %s: %d in = %d valid + %d quarantined",
-        batch_id,
-        result.rows_in,
-        result.rows_valid,
-        result.rows_quarantined,
-    )
-    return asdict(result)
+    for r in records:
+        log.info(
+            "silver %s: %d in = %d valid + %d quarantined",
+            r["batch_id"],
+            r["rows_in"],
+            r["rows_valid"],
+            r["rows_quarantined"],
+        )
+    return [{k: v for k, v in r.items() if k != "checked_at"} for r in records]
 
 
 def validate_silver(settings: Settings) -> dict[str, Any]:
@@ -220,7 +324,13 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
     totals = {"replayed": 0, "released": 0, "still_quarantined": 0}
     for department, mapping in load_mappings(settings.mappings_dir).items():
         rows = as_bronze.where(F.col("_department") == department)
-        with _checked(rows, mapping, contract, rules, f"replay of {department}") as (released, still, result):
+        with _checked(rows, mapping, contract, rules) as (released, still, results):
+            result = silver.Reconciliation(
+                f"replay of {department}",
+                sum(r.rows_in for r in results),
+                sum(r.rows_valid for r in results),
+                sum(r.rows_quarantined for r in results),
+            )
             if result.rows_in == 0:
                 continue
             _upsert_cases(settings, released)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, TimestampType
+from pyspark.sql.types import DateType, StringType, TimestampType
 
 from jobs.bronze import RECORD
 from jobs.departments import DepartmentMapping
@@ -26,6 +26,12 @@ def _source_value(mapping: DepartmentMapping, source_field: str) -> Column:
     raw = F.get_json_object(F.col(RECORD), "$." + source_field)
     # Departments write "" for an empty value as often as they omit it.
     return F.when(F.trim(raw) != "", F.trim(raw))
+
+
+def _timestamp(raw: Column, source_format: str) -> Column:
+    if source_format == "epoch_millis":
+        return F.timestamp_millis(raw.try_cast("long"))
+    return F.try_to_timestamp(raw, F.lit(source_format))
 
 
 def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -> DataFrame:
@@ -49,7 +55,9 @@ def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -
             raw = F.coalesce(code_map[raw], raw)
         target = spark_type(field.physical_type)
         if isinstance(target, TimestampType):
-            value = F.try_to_timestamp(raw, F.lit(mapping.timestamp_format))
+            value = _timestamp(raw, mapping.timestamp_format)
+        elif isinstance(target, DateType):
+            value = F.to_date(F.try_to_timestamp(raw, F.lit(mapping.date_format)))
         elif isinstance(target, StringType):
             value = raw
         else:
@@ -90,23 +98,34 @@ def split_by_rules(conformed: DataFrame, rules: list[RowRule], contract: Contrac
     return SplitResult(valid_rows(tagged, contract), quarantine_rows(tagged, rules, contract))
 
 
-def rule_results(quarantined: DataFrame, rules: list[RowRule], sample_size: int = 5) -> DataFrame:
-    """Per rule: how many rows of the batch broke it and the first few source lines that did.
+def rule_results(
+    quarantined: DataFrame, rules: list[RowRule], batch_ids: list[str], sample_size: int = 5
+) -> DataFrame:
+    """Per batch and rule: how many rows broke it and the first few source lines that did.
 
-    Every rule gets a row, zero included, so a rule that stopped firing is visible too.
+    Every rule gets a row in every batch, zero included, so a rule that stopped firing is visible.
     """
     spark = quarantined.sparkSession
-    all_rules = spark.createDataFrame([(r.rule_id, r.field) for r in rules], "rule_id string, field string")
+    all_rules = spark.createDataFrame(
+        [(b, r.rule_id, r.field) for b in batch_ids for r in rules],
+        "batch_id string, rule_id string, field string",
+    )
     failures = (
-        quarantined.select(F.explode("rule_ids").alias("rule_id"), "_source_file", "_source_line")
-        .groupBy("rule_id")
+        quarantined.select(
+            F.col("_batch_id").alias("batch_id"),
+            F.explode("rule_ids").alias("rule_id"),
+            "_source_file",
+            "_source_line",
+        )
+        .groupBy("batch_id", "rule_id")
         .agg(
             F.count("*").alias("failed_rows"),
             F.slice(F.sort_array(F.collect_list("_source_line")), 1, sample_size).alias("sample_lines"),
             F.first("_source_file").alias("sample_file"),
         )
     )
-    return all_rules.join(failures, "rule_id", "left").select(
+    return all_rules.join(failures, ["batch_id", "rule_id"], "left").select(
+        "batch_id",
         "rule_id",
         "field",
         F.coalesce("failed_rows", F.lit(0)).alias("failed_rows"),
@@ -115,9 +134,10 @@ def rule_results(quarantined: DataFrame, rules: list[RowRule], sample_size: int 
     )
 
 
-def latest_per_key(df: DataFrame, keys: list[str]) -> DataFrame:
-    """One row per key: a department may send the same case twice in one export."""
-    return df.dropDuplicates(keys)
+def latest_per_key(df: DataFrame, keys: list[str], version: str) -> DataFrame:
+    """One row per key, the newest by `version`: a batch may hold a case twice, or out of order."""
+    newest_first = Window.partitionBy(*keys).orderBy(F.col(version).desc())
+    return df.withColumn("_rank", F.row_number().over(newest_first)).where("_rank = 1").drop("_rank")
 
 
 @dataclass(frozen=True)
@@ -132,7 +152,11 @@ class Reconciliation:
         return self.rows_in == self.rows_valid + self.rows_quarantined
 
 
-def upsert(spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str]) -> None:
+def upsert(spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str], version: str) -> None:
+    """Insert new keys; update a key only with a version at least as new as the stored one.
+
+    So an older state of a case that arrives late, or again, never overwrites a newer one.
+    """
     if not DeltaTable.isDeltaTable(spark, table_uri):
         df.write.format("delta").option("delta.enableChangeDataFeed", "true").save(table_uri)
         return
@@ -141,17 +165,15 @@ def upsert(spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str]) 
         DeltaTable.forPath(spark, table_uri)
         .alias("t")
         .merge(df.alias("s"), condition)
-        .whenMatchedUpdateAll()
+        .whenMatchedUpdateAll(condition=f"s.{version} >= t.{version}")
         .whenNotMatchedInsertAll()
         .execute()
     )
 
 
-def replace_batch(df: DataFrame, table_uri: str, batch_id: str, column: str = "_batch_id") -> None:
-    """Replace exactly one batch's rows: re-running the batch leaves one copy, not two."""
-    (
-        df.write.format("delta")
-        .mode("overwrite")
-        .option("replaceWhere", f"{column} = '{batch_id}'")
-        .save(table_uri)
+def replace_batches(df: DataFrame, table_uri: str, batch_ids: list[str], column: str = "_batch_id") -> None:
+    """Replace exactly these batches' rows: re-running a batch leaves one copy, not two."""
+    listed = ", ".join(f"'{b}'" for b in batch_ids)
+    df.write.format("delta").mode("overwrite").option("replaceWhere", f"{column} IN ({listed})").save(
+        table_uri
     )

@@ -7,7 +7,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,12 +14,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 # Every component reads HUB_ settings from the environment, Airflow's task code included, so the
 # session's home is fixed before anything builds settings.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="hub-test-"))
 os.environ["HUB_HOME"] = str(_SESSION_HOME)
+# One retry keeps the retry path exercised without the production back-off's wait.
+os.environ["HUB_TASK_RETRIES"] = "1"
+os.environ["HUB_TASK_RETRY_DELAY_SECONDS"] = "1"
 
 from hub.settings import Settings, get_settings  # noqa: E402
 
@@ -111,41 +112,6 @@ def minio_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinioServ
     yield server
     server.process.terminate()
     server.process.wait(timeout=30)
-
-
-class ServedApp:
-    """A FastAPI app served by uvicorn on a free loopback port, in a thread of the test process."""
-
-    def __init__(self, app: FastAPI) -> None:
-        import uvicorn
-
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host="127.0.0.1",
-                port=self.port,
-                log_level="warning",
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ServedApp:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

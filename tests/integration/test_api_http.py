@@ -8,8 +8,8 @@ import pytest
 from api.deps import get_profile_store
 from api.main import create_app
 from api.profiles import ProfileSnapshot
+from hub.serving import BackgroundServer
 from hub.settings import Settings
-from tests.conftest import ServedApp
 
 pytestmark = pytest.mark.integration
 
@@ -46,18 +46,18 @@ class FixedStore:
 def served(hub_settings: Settings):
     app = create_app(hub_settings)
     app.dependency_overrides[get_profile_store] = FixedStore
-    with ServedApp(app) as running:
+    with BackgroundServer(app) as running:
         yield running
 
 
-def test_known_subject_returns_profile(served: ServedApp) -> None:
+def test_known_subject_returns_profile(served: BackgroundServer) -> None:
     response = httpx.get(f"{served.url}/v1/subjects/{PERSON.lower()}")
     assert response.status_code == 200
     assert response.json()["subject_name"] == "陈伟"
     assert response.json()["gold_version"] == 7
 
 
-def test_unknown_subject_is_404_with_json_reason(served: ServedApp) -> None:
+def test_unknown_subject_is_404_with_json_reason(served: BackgroundServer) -> None:
     response = httpx.get(f"{served.url}/v1/subjects/91350100M000100Y43")
     assert response.status_code == 404
     assert "91350100M000100Y43" in response.json()["detail"]
@@ -71,11 +71,11 @@ def test_unknown_subject_is_404_with_json_reason(served: ServedApp) -> None:
         ("abc", "18 characters"),
     ],
 )
-def test_malformed_subject_id_is_422_with_reason(served: ServedApp, value: str, reason: str) -> None:
+def test_malformed_subject_id_is_422_with_reason(served: BackgroundServer, value: str, reason: str) -> None:
     response = httpx.get(f"{served.url}/v1/subjects/{value}")
     assert response.status_code == 422
     assert reason in response.json()["detail"]
 
 
-def test_health(served: ServedApp) -> None:
+def test_health(served: BackgroundServer) -> None:
     assert httpx.get(f"{served.url}/health").json() == {"status": "ok", "gold_version": 7, "subjects": 1}

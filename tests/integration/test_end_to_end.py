@@ -1,51 +1,139 @@
-"""The real thing: the DAG run by Airflow on simulated exports, then the API queried over HTTP."""
+"""The real thing: five department systems, their ingestion DAGs and the asset-triggered lakehouse
+build run by Airflow, then the API queried over HTTP.
+
+One scenario, in the order an operator lives it: a department is down on the first day and is
+caught up the next; an earlier day is backfilled; runs are re-run; nothing is lost or doubled.
+"""
 
 import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from api.main import create_app
-from hub.airflow_runner import run_dag
-from hub.settings import Settings
-from hub.simulator import simulate_day
-from hub.storage import read_table_rows
-from tests.conftest import ServedApp
+from hub.airflow_runner import queued_by_assets, run_asset_triggered, run_dag
+from hub.serving import BackgroundServer
+from hub.settings import Settings, get_settings
+from hub.simulator import DirtyRates, SentDay, simulate
+from hub.simulator.service import create_department_api
+from hub.storage import read_table_rows, table_uri
+from jobs.departments import department_names
 
 pytestmark = pytest.mark.integration
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 11, 24), dt.date(2026, 11, 25)
+DIRTY = DirtyRates(
+    bad_check_char=0.03,
+    missing_required=0.02,
+    unknown_code=0.02,
+    duplicate=0.03,
+    out_of_order=0.05,
+    late=0.03,
+)
 
 
-def test_dag_builds_gold_and_api_serves_a_profile_from_both_departments(
-    airflow_configured: Settings,
-    spark,
-) -> None:
+def _run(settings: Settings, department: str, day: dt.date) -> str:
+    return run_dag(settings, f"ingest_{department}", dt.datetime.combine(day, dt.time(), SHANGHAI))
+
+
+def _bronze(spark, settings: Settings) -> list[tuple[object, ...]]:
+    rows = spark.read.format("delta").load(table_uri(settings, "bronze", "case_record")).collect()
+    return sorted(tuple(r) for r in rows)
+
+
+@pytest.fixture(scope="module")
+def sent(airflow_configured: Settings) -> list[SentDay]:
+    return simulate(airflow_configured, FIRST, days=3, seed=4, cases_per_day=70, dirty=DIRTY)
+
+
+@pytest.fixture
+def housing_api(airflow_configured: Settings, monkeypatch) -> Iterator[BackgroundServer]:
+    server = BackgroundServer(
+        create_department_api(airflow_configured.sources_dir / "housing_construction" / "system.db")
+    )
+    with server:
+        monkeypatch.setenv(
+            "HUB_SOURCE_URLS", json.dumps({"housing_construction": f"{server.url}/api/v1/cases"})
+        )
+        get_settings.cache_clear()
+        yield server
+    get_settings.cache_clear()
+
+
+def test_five_departments_through_airflow(airflow_configured: Settings, sent, spark, monkeypatch) -> None:
     settings = airflow_configured
-    day = dt.date.today() - dt.timedelta(days=2)
-    files = simulate_day(settings.sources_dir, day, seed=3, subjects=60)
+    departments = department_names()
+    assert len(departments) == 5
 
-    assert run_dag(settings, "approval_pipeline", dt.datetime.combine(day, dt.time(), SHANGHAI)) == "success"
+    # Day two: the housing bureau's API is down (nothing listens at its address).
+    monkeypatch.setenv(
+        "HUB_SOURCE_URLS", json.dumps({"housing_construction": "http://127.0.0.1:9/api/v1/cases"})
+    )
+    get_settings.cache_clear()
+    states = {d: _run(settings, d, SECOND) for d in departments}
+    assert states == {d: ("failed" if d == "housing_construction" else "success") for d in departments}
+    # Only the departments that loaded queue the lakehouse build.
+    assert queued_by_assets() == ["build_lakehouse"]
 
+
+def test_catch_up_backfill_and_reruns(airflow_configured: Settings, sent, spark, housing_api) -> None:
+    settings = airflow_configured
+    departments = department_names()
+    # Day three, the API is back: its run pulls from the watermark, so day two is caught up.
+    assert {d: _run(settings, d, THIRD) for d in departments} == dict.fromkeys(departments, "success")
+    # Backfill the first day for everyone.
+    assert {d: _run(settings, d, FIRST) for d in departments} == dict.fromkeys(departments, "success")
+
+    bronze_before = _bronze(spark, settings)
+    # Re-running runs changes nothing: a plain re-run, and a day another batch already covered.
+    assert _run(settings, "market_regulation", SECOND) == "success"
+    assert _run(settings, "housing_construction", SECOND) == "success"
+    assert _bronze(spark, settings) == bronze_before
+
+    bronze = spark.read.format("delta").load(table_uri(settings, "bronze", "case_record"))
+    batches = {tuple(r) for r in bronze.select("_department", "_batch_id").distinct().collect()}
+    assert ("housing_construction", "housing_construction-20261124") not in batches
+    assert ("housing_construction", "housing_construction-20261125") in batches
+    assert len(batches) == 15 - 1
+
+    # Every record each department sent over the three days is in bronze once.
+    per_department = Counter(
+        {r["_department"]: r["count"] for r in bronze.groupBy("_department").count().collect()}
+    )
+    sent_per_department = Counter({d: sum(s.records for s in sent if s.department == d) for d in departments})
+    assert per_department == sent_per_department
+
+    # The bronze assets triggered the lakehouse build, which conforms every pending batch.
+    assert run_asset_triggered(settings) == {"build_lakehouse": "success"}
     reconciliation = read_table_rows(settings, "quality", "batch_reconciliation")
-    assert {r["batch_id"] for r in reconciliation} >= {
-        f"food_drug-{day:%Y%m%d}",
-        f"market_regulation-{day:%Y%m%d}",
-    }
-    market_lines = len(files["market_regulation"].read_bytes().decode("gbk").splitlines()) - 1
-    market = next(r for r in reconciliation if r["batch_id"] == f"market_regulation-{day:%Y%m%d}")
-    assert market["rows_in"] == market_lines
-    assert market["rows_in"] == market["rows_valid"] + market["rows_quarantined"]
+    assert sum(r["rows_in"] for r in reconciliation) == len(bronze_before)
+    for r in reconciliation:
+        assert r["rows_in"] == r["rows_valid"] + r["rows_quarantined"], r
+
+    # Each injected fault is caught: value faults quarantined with their rule, versions merged.
+    injected = Counter[str]()
+    for s in sent:
+        injected.update(s.faults)
+    fired = Counter[str]()
+    for row in read_table_rows(settings, "silver", "quarantine"):
+        fired.update(row["rule_ids"])
+    assert fired["case.subject_id.valid_id"] >= injected["bad_check_char"] > 0
+    assert fired["case.subject_name.required"] >= injected["missing_required"] > 0
+    assert fired["case.channel.code_list"] >= injected["unknown_code"] > 0
+    cases = read_table_rows(settings, "silver", "case")
+    keys = Counter((c["department"], c["case_id"]) for c in cases)
+    assert keys.most_common(1)[0][1] == 1, "a case is in silver twice"
+    assert min(injected[k] for k in ("duplicate", "out_of_order", "late")) > 0
 
     profiles = read_table_rows(settings, "gold", "subject_profile")
-    shared = sorted(str(p["subject_id"]) for p in profiles if len(p["departments"]) == 2)
-    assert shared, "no subject has cases in both departments"
-    subject_id = shared[0]
-
-    with ServedApp(create_app(settings)) as served:
-        response = httpx.get(f"{served.url}/v1/subjects/{subject_id}")
-        assert response.status_code == 200
-        profile = response.json()
-        assert profile["subject_id"] == subject_id
-        assert {c["department"] for c in profile["cases"]} == {"food_drug", "market_regulation"}
+    shared = [p for p in profiles if len(p["departments"]) >= 3]
+    assert shared, "no subject has cases in three departments"
+    with BackgroundServer(create_app(settings)) as served:
+        subject = shared[0]
+        body = httpx.get(f"{served.url}/v1/subjects/{subject['subject_id']}").json()
+        assert set(body["departments"]) == set(subject["departments"])
         assert httpx.get(f"{served.url}/health").json()["subjects"] == len(profiles)

@@ -1,4 +1,5 @@
-"""The same pipeline steps with the landing zone and the lakehouse in a real MinIO server over S3."""
+"""The pipeline with the landing zone, a department's drop bucket and the lakehouse in a real MinIO
+server over S3."""
 
 import datetime as dt
 
@@ -7,13 +8,16 @@ import pytest
 from deltalake import DeltaTable
 
 from api.main import create_app
+from hub.serving import BackgroundServer
 from hub.settings import Settings
-from hub.simulator import simulate_day
-from hub.storage import delta_rs_location, landing_store, s3_client
+from hub.simulator import simulate
+from hub.storage import bucket_store, delta_rs_location, landing_store, s3_client
 from jobs import pipeline
-from tests.conftest import MinioServer, ServedApp
+from tests.conftest import MinioServer
 
 pytestmark = pytest.mark.integration
+
+DEPARTMENTS = ("market_regulation", "food_drug", "health")
 
 
 def test_pipeline_on_minio_lands_builds_and_serves(
@@ -32,20 +36,28 @@ def test_pipeline_on_minio_lands_builds_and_serves(
             "api_refresh_seconds": 0.0,
         }
     )
-    day = dt.date.today() - dt.timedelta(days=1)
-    simulate_day(settings.sources_dir, day, seed=11, subjects=40)
+    day = dt.date(2026, 11, 24)
+    simulate(settings, day, seed=11, cases_per_day=150)
+    # The health bureau drops its export into its own bucket on the store, over S3.
+    dropped = bucket_store(settings, "dept-health").list_keys("exports/")
+    assert dropped == ["exports/2026-11-24/cases-0001.json"]
 
-    batches = [pipeline.land(settings, d, day) for d in ("market_regulation", "food_drug")]
+    batches = [pipeline.ingest(settings, d, day) for d in DEPARTMENTS]
     loaded = [pipeline.load_bronze(settings, b) for b in batches]
-    reconciled = [pipeline.conform_silver(settings, b["batch_id"], b["department"]) for b in loaded]
+    reconciled = [
+        r for b in loaded for r in pipeline.conform_silver(settings, b["department"], [b["batch_id"]])
+    ]
     pipeline.validate_silver(settings)
     built = pipeline.build_gold(settings)
 
     # Raw payloads are in the landing bucket, unchanged, next to their manifest.
+    prefix = "market_regulation/market_regulation-20261124"
     keys = landing_store(settings).list_keys("market_regulation/")
-    assert f"market_regulation/{day.isoformat()}/_manifest.json" in keys
-    landed = landing_store(settings).get_bytes(f"market_regulation/{day.isoformat()}/cases.csv")
-    assert landed == (settings.sources_dir / "market_regulation" / day.isoformat() / "cases.csv").read_bytes()
+    assert f"{prefix}/_manifest.json" in keys
+    landed = landing_store(settings).get_bytes(f"{prefix}/2026-11-24/cases.csv")
+    assert landed == (settings.sources_dir / "market_regulation" / "2026-11-24" / "cases.csv").read_bytes()
+    health = landing_store(settings).get_bytes("health/health-20261124/2026-11-24/cases-0001.json")
+    assert health == bucket_store(settings, "dept-health").get_bytes(dropped[0])
     # The lakehouse is in the lake bucket, not on local disk.
     lake_objects = [
         o.object_name
@@ -57,13 +69,15 @@ def test_pipeline_on_minio_lands_builds_and_serves(
     assert not (tmp_path / "lake").exists()
     for r in reconciled:
         assert r["rows_in"] == r["rows_valid"] + r["rows_quarantined"]
+    assert {r["department"] for r in loaded} == set(DEPARTMENTS)
+    assert all(r["rows"] > 0 for r in loaded)
 
     # delta-rs reads gold straight from S3, and the API serves it.
     location, options = delta_rs_location(settings, "gold", "subject_profile")
     profiles = DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
     assert len(profiles) == built["subjects"] > 0
-    subject = next(p for p in profiles if len(p["departments"]) == 2)
-    with ServedApp(create_app(settings)) as served:
+    subject = next(p for p in profiles if len(p["departments"]) >= 2)
+    with BackgroundServer(create_app(settings)) as served:
         body = httpx.get(f"{served.url}/v1/subjects/{subject['subject_id']}").json()
-    assert body["departments"] == ["food_drug", "market_regulation"]
-    assert {c["department"] for c in body["cases"]} == {"food_drug", "market_regulation"}
+    assert body["departments"] == sorted(subject["departments"])
+    assert {c["department"] for c in body["cases"]} == set(subject["departments"])

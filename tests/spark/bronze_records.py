@@ -11,11 +11,13 @@ BRONZE_SCHEMA = "_department string, _batch_id string, record string, _source_fi
 GOOD_FOOD_DRUG_RECORD: dict[str, Any] = {
     "caseNo": "SY1",
     "applicant": {"idNo": "11010519491231002X", "name": "陈伟", "kind": "P"},
-    "item": {"code": "SYJ-0202-01", "title": "小餐饮登记"},
+    "item": {"code": "SYJ-0202-01", "title": "食品摊贩登记", "tier": "COMMUNITY"},
     "channel": "WINDOW",
     "state": "DONE",
     "receivedAt": "2026-11-01T09:00:00",
     "decidedAt": "2026-11-02T10:00:00",
+    "deadline": "2026-11-04",
+    "updatedAt": "2026-11-02T10:00:00",
 }
 
 

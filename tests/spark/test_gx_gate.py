@@ -11,7 +11,7 @@ pytestmark = pytest.mark.spark
 SCHEMA = (
     "case_id string, department string, subject_id string, subject_type string, subject_name string, "
     "item_code string, item_name string, channel string, status string, received_at timestamp, "
-    "decided_at timestamp"
+    "decided_at timestamp, promised_deadline date, handling_tier string, updated_at timestamp"
 )
 GOOD = (
     "SY1",
@@ -25,6 +25,9 @@ GOOD = (
     "completed",
     dt.datetime(2026, 11, 1, 9),
     None,
+    dt.date(2026, 11, 4),
+    "street",
+    dt.datetime(2026, 11, 1, 9),
 )
 
 

@@ -60,9 +60,19 @@ CORPUS: dict[str, list[dict[str, Any]]] = {
     ),
     "case.decided_at.not_in_future": planted(3, decidedAt=lambda i: f"209{i}-01-01T09:00:00"),
     "case.decided_at.not_before_received": planted(3, decidedAt=lambda i: f"2026-10-0{i + 1}T09:00:00"),
+    "case.promised_deadline.type": planted(
+        3, deadline=lambda i: ["next week", "2026-02-30", "2026/11/04"][i]
+    ),
+    "case.handling_tier.code_list": planted(3, item__tier=lambda i: ["CITY", "PROVINCE", "街道"][i]),
+    "case.updated_at.required": planted(3, updatedAt=lambda i: [None, "", " "][i]),
+    "case.updated_at.type": planted(3, updatedAt=lambda i: ["now", "2026-11-31T00:00:00", "1700000000"][i]),
+    "case.updated_at.not_in_future": planted(3, updatedAt=lambda i: f"209{i}-01-01T09:00:00"),
 }
 # A value that fails to parse is also missing: both rules fire, and both are reported.
-ALSO_FIRES = {"case.received_at.type": {"case.received_at.required"}}
+ALSO_FIRES = {
+    "case.received_at.type": {"case.received_at.required"},
+    "case.updated_at.type": {"case.updated_at.required"},
+}
 # `department` is set from the department registry, never read from a source, so no source row
 # can break its required or code-list rule.
 UNREACHABLE = {"case.department.required", "case.department.code_list"}

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from hub.settings import REPO_ROOT, Settings
-from hub.simulator import simulate_day
+from hub.simulator import DirtyRates, simulate
 from hub.storage import read_table_rows
 from jobs import pipeline
 
@@ -20,7 +20,8 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
     shutil.copytree(REPO_ROOT / "contracts" / "mappings", mappings)
     settings = hub_settings.model_copy(update={"home": tmp_path / "home", "mappings_dir": mappings})
     day = dt.date(2026, 11, 20)
-    export = simulate_day(settings.sources_dir, day, seed=5, subjects=30, dirty_rate=0.0)["food_drug"]
+    simulate(settings, day, seed=5, cases_per_day=120, dirty=DirtyRates.clean())
+    export = settings.sources_dir / "food_drug" / day.isoformat() / "cases.jsonl"
     # The department starts sending a channel code the hub has never seen: a mini-program.
     lines = export.read_text(encoding="utf-8").splitlines()
     changed = set(range(0, len(lines), 5))
@@ -30,8 +31,8 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
         lines[i] = json.dumps(record, ensure_ascii=False)
     export.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    loaded = pipeline.load_bronze(settings, pipeline.land(settings, "food_drug", day))
-    first = pipeline.conform_silver(settings, loaded["batch_id"], "food_drug")
+    loaded = pipeline.load_bronze(settings, pipeline.ingest(settings, "food_drug", day))
+    (first,) = pipeline.conform_silver(settings, "food_drug", [loaded["batch_id"]])
     held = read_table_rows(settings, "silver", "quarantine")
     assert first["rows_quarantined"] == len(changed) == len(held)
     assert {tuple(r["rule_ids"]) for r in held} == {("case.channel.code_list",)}

@@ -1,0 +1,68 @@
+"""Conform, gate and publish: runs when any department's ingestion updates its bronze asset.
+
+Conforms every bronze batch that silver has not reconciled yet (whichever department's asset
+triggered the run), gates silver with the contract's GX suite, then rebuilds gold. Wiring only:
+every task calls one function of jobs.pipeline, imported inside the task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pendulum
+from airflow.sdk import Asset, AssetAny, dag, task
+
+from hub.settings import get_settings
+from jobs.departments import bronze_asset_uri, department_names
+
+DEFAULT_ARGS = {
+    "owner": "data-platform",
+    "retries": get_settings().task_retries,
+    "retry_delay": dt.timedelta(seconds=get_settings().task_retry_delay_seconds),
+    "retry_exponential_backoff": 2.0,
+}
+
+
+@dag(
+    dag_id="build_lakehouse",
+    schedule=AssetAny(*[Asset(bronze_asset_uri(d)) for d in department_names()]),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,  # silver and gold have one writer at a time
+    default_args=DEFAULT_ARGS,
+    tags=["approval-hub", "lakehouse"],
+)
+def build_lakehouse() -> None:
+    @task
+    def conform_silver() -> list[dict[str, Any]]:
+        from hub.settings import get_settings
+        from jobs import pipeline
+
+        settings = get_settings()
+        pending: dict[str, list[str]] = {}
+        for department, batch_id in pipeline.pending_batches(settings):
+            pending.setdefault(department, []).append(batch_id)
+        # Sequential on purpose: silver/case has one writer at a time.
+        return [
+            r for dept, batches in pending.items() for r in pipeline.conform_silver(settings, dept, batches)
+        ]
+
+    @task
+    def validate_silver(reconciled: list[dict[str, Any]]) -> dict[str, Any]:
+        from hub.settings import get_settings
+        from jobs import pipeline
+
+        return pipeline.validate_silver(get_settings())
+
+    @task(outlets=[Asset("hub://lake/gold/subject_profile")])
+    def build_gold(gate: dict[str, Any]) -> dict[str, Any]:
+        from hub.settings import get_settings
+        from jobs import pipeline
+
+        return pipeline.build_gold(get_settings())
+
+    build_gold(validate_silver(conform_silver()))
+
+
+build_lakehouse()

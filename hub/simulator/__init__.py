@@ -1,0 +1,113 @@
+"""A simulator of the district's department approval systems, since the real ones are not reachable.
+
+`simulate` runs the district day by day and hands each department's records over through that
+department's own interface, with a seeded share of dirty data. What each department sent, and
+which faults were injected, is written to `<sources>/_sent/` so the hub's counts can be checked
+against it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
+
+from hub.settings import Settings
+from hub.simulator.departments import MARKET_REGULATION_COLUMNS, SHAPES, SourceRecord
+from hub.simulator.dirty import DirtyRates, file_faults, spoil
+from hub.simulator.interfaces import BucketDrop, CsvFileDrop, DayWriter, JsonLinesFileDrop, SqliteChangeTable
+from hub.simulator.world import CaseVersion, District
+from hub.storage import bucket_store
+
+__all__ = ["DirtyRates", "SentDay", "department_writers", "simulate"]
+
+HEALTH_BUCKET = "dept-health"
+# Departments whose exports are files; only these can be truncated, mis-encoded or have a column
+# renamed, and only their late records arrive in a later day's file.
+FILE_DEPARTMENTS = frozenset({"market_regulation", "food_drug", "health"})
+
+
+def department_writers(settings: Settings) -> dict[str, DayWriter]:
+    sources = settings.sources_dir
+    return {
+        "market_regulation": CsvFileDrop(
+            sources / "market_regulation", "gbk", list(MARKET_REGULATION_COLUMNS), ("受理渠道", "办理渠道")
+        ),
+        "food_drug": JsonLinesFileDrop(sources / "food_drug", ("channel", "channelCode")),
+        "housing_construction": SqliteChangeTable(
+            sources / "housing_construction" / "system.db", "case_changes"
+        ),
+        "human_resources": SqliteChangeTable(sources / "human_resources" / "rsj.db", "ZW_BJXX"),
+        "health": BucketDrop(bucket_store(settings, HEALTH_BUCKET), "exports/", ("channel", "channel_code")),
+    }
+
+
+@dataclass
+class SentDay:
+    department: str
+    day: str
+    records: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+    file_faults: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+
+
+def _earlier_version(case: CaseVersion) -> CaseVersion:
+    return replace(case, status="accepted", decided_at=None, supplement_rounds=0, updated_at=case.received_at)
+
+
+def simulate(
+    settings: Settings,
+    first_day: dt.date,
+    *,
+    days: int = 1,
+    seed: int = 7,
+    cases_per_day: int = 200,
+    dirty: DirtyRates | None = None,
+) -> list[SentDay]:
+    """Run the district from `first_day` for `days` days; each department hands over each day."""
+    rates = dirty or DirtyRates()
+    district = District(seed, cases_per_day, first_day)
+    writers = department_writers(settings)
+    held_back: dict[str, list[SourceRecord]] = {d: [] for d in writers}
+    sent: list[SentDay] = []
+    for day, versions in district.days(first_day, days):
+        rng = random.Random(f"{seed}/dirty/{day.isoformat()}")
+        by_department: dict[str, list[CaseVersion]] = {d: [] for d in writers}
+        for version in versions:
+            by_department[version.department].append(version)
+        for department, writer in writers.items():
+            shape = SHAPES[department]
+            counts: Counter[str] = Counter()
+            records = held_back[department]
+            held_back[department] = []
+            for version in by_department[department]:
+                record = spoil(rng, shape.record(version), shape, rates, counts)
+                if department in FILE_DEPARTMENTS and rng.random() < rates.late:
+                    held_back[department].append(record)
+                    counts["late"] += 1
+                    continue
+                records.append(record)
+                if rng.random() < rates.duplicate:
+                    records.append(record)
+                    counts["duplicate"] += 1
+                if version.received_at < version.updated_at and rng.random() < rates.out_of_order:
+                    # The older state of the case arrives after the newer one.
+                    records.append(shape.record(_earlier_version(version)))
+                    counts["out_of_order"] += 1
+            faults = file_faults(rng, rates) if department in FILE_DEPARTMENTS else set()
+            written = writer.write_day(day.isoformat(), records, faults)
+            sent.append(
+                SentDay(department, day.isoformat(), len(records), dict(counts), sorted(faults), written)
+            )
+    _record_sent(settings, sent)
+    return sent
+
+
+def _record_sent(settings: Settings, sent: list[SentDay]) -> None:
+    for entry in sent:
+        path = settings.sources_dir / "_sent" / entry.department / f"{entry.day}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(entry), ensure_ascii=False, indent=2), encoding="utf-8")

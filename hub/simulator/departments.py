@@ -1,0 +1,204 @@
+"""How each simulated department system records a case: its own field names, codes and formats.
+
+These are the departments' truths, written independently of the hub's mappings in
+contracts/mappings/, so a mapping mistake shows up as quarantined rows instead of being copied.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hub.simulator.world import CaseVersion
+
+SourceRecord = dict[str, Any]
+
+
+def _ts(value: dt.datetime | None, fmt: str) -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def _millis(value: dt.datetime | None) -> int | None:
+    return int(value.timestamp() * 1000) if value else None
+
+
+MARKET_REGULATION_COLUMNS = (
+    "办件编号",
+    "申请人证件号码",
+    "申请人名称",
+    "主体类型",
+    "事项编码",
+    "事项名称",
+    "受理渠道",
+    "办件状态",
+    "办理层级",
+    "受理时间",
+    "办结时间",
+    "承诺办结日期",
+    "更新时间",
+)
+
+
+def market_regulation(case: CaseVersion) -> SourceRecord:
+    """市场监管局: a nightly CSV in GBK, Chinese headers and Chinese code values."""
+    fmt = "%Y-%m-%d %H:%M:%S"
+    return {
+        "办件编号": case.case_id,
+        "申请人证件号码": case.subject.subject_id,
+        "申请人名称": case.subject.name,
+        "主体类型": {"person": "自然人", "entity": "法人"}[case.subject.subject_type],
+        "事项编码": case.item.code,
+        "事项名称": case.item.name,
+        "受理渠道": {
+            "window": "窗口",
+            "online": "网上办事大厅",
+            "wechat": "微信",
+            "kiosk": "自助终端",
+            "courier": "EMS快递",
+        }[case.channel],
+        "办件状态": {
+            "accepted": "受理中",
+            "completed": "已办结",
+            "not_accepted": "不予受理",
+            "not_permitted": "不予许可",
+        }[case.status],
+        "办理层级": {"district": "区级", "street": "街道", "community": "社区"}[case.item.handling_tier],
+        "受理时间": _ts(case.received_at, fmt),
+        "办结时间": _ts(case.decided_at, fmt),
+        "承诺办结日期": f"{case.promised_deadline:%Y-%m-%d}" if case.promised_deadline else "",
+        "更新时间": _ts(case.updated_at, fmt),
+    }
+
+
+def food_drug(case: CaseVersion) -> SourceRecord:
+    """食药监局: JSON Lines, camelCase English fields, nested applicant, item and materials."""
+    fmt = "%Y-%m-%dT%H:%M:%S"
+    return {
+        "caseNo": case.case_id,
+        "applicant": {
+            "idNo": case.subject.subject_id,
+            "name": case.subject.name,
+            "kind": "P" if case.subject.subject_type == "person" else "E",
+            "mobile": case.subject.phone,
+        },
+        "item": {"code": case.item.code, "title": case.item.name, "tier": case.item.handling_tier.upper()},
+        "channel": {"courier": "EMS"}.get(case.channel, case.channel.upper()),
+        "state": {
+            "accepted": "IN_PROGRESS",
+            "completed": "DONE",
+            "not_accepted": "REJECTED",
+            "not_permitted": "DENIED",
+        }[case.status],
+        "receivedAt": _ts(case.received_at, fmt),
+        "decidedAt": _ts(case.decided_at, fmt) or None,
+        "deadline": f"{case.promised_deadline:%Y-%m-%d}" if case.promised_deadline else None,
+        "updatedAt": _ts(case.updated_at, fmt),
+        "materials": [
+            {"type": m.material_type, "file": m.object_key, "sha256": m.sha256} for m in case.materials
+        ],
+    }
+
+
+def housing_construction(case: CaseVersion) -> SourceRecord:
+    """住建局: rows of its case table, served page by page over HTTP; times in epoch milliseconds."""
+    return {
+        "case_no": case.case_id,
+        "applicant_cert_no": case.subject.subject_id,
+        "applicant_name": case.subject.name,
+        "applicant_kind": 1 if case.subject.subject_type == "person" else 2,
+        "matter_code": case.item.code,
+        "matter_name": case.item.name,
+        "source_channel": {"window": "01", "online": "02", "wechat": "03", "kiosk": "04", "courier": "05"}[
+            case.channel
+        ],
+        "case_state": {"accepted": "20", "completed": "50", "not_accepted": "90", "not_permitted": "80"}[
+            case.status
+        ],
+        "handle_level": {"district": "1", "street": "2", "community": "3"}[case.item.handling_tier],
+        "accept_time": _millis(case.received_at),
+        "finish_time": _millis(case.decided_at),
+        "promise_date": f"{case.promised_deadline:%Y-%m-%d}" if case.promised_deadline else None,
+        "modify_time": _millis(case.updated_at),
+    }
+
+
+def human_resources(case: CaseVersion) -> SourceRecord:
+    """人社局: an Oracle-style table with pinyin-initial column names, read over JDBC."""
+    fmt = "%Y%m%d%H%M%S"
+    return {
+        "BJBH": case.case_id,
+        "ZJHM": case.subject.subject_id,
+        "SQRMC": case.subject.name,
+        "ZTLX": "1" if case.subject.subject_type == "person" else "2",
+        "SXBM": case.item.code,
+        "SXMC": case.item.name,
+        "SLQD": {"window": "CK", "online": "WT", "wechat": "WX", "kiosk": "ZZ", "courier": "KD"}[
+            case.channel
+        ],
+        "BJZT": {"accepted": "SL", "completed": "BJ", "not_accepted": "BSL", "not_permitted": "BXK"}[
+            case.status
+        ],
+        "BLCJ": {"district": "QJ", "street": "JD", "community": "SQ"}[case.item.handling_tier],
+        "SLSJ": _ts(case.received_at, fmt),
+        "BJSJ": _ts(case.decided_at, fmt) or None,
+        "CNBJRQ": f"{case.promised_deadline:%Y%m%d}" if case.promised_deadline else None,
+        "GXSJ": _ts(case.updated_at, fmt),
+    }
+
+
+def health(case: CaseVersion) -> SourceRecord:
+    """卫健局: JSON documents dropped into its bucket; snake_case fields, numeric code strings."""
+    fmt = "%Y/%m/%d %H:%M:%S"
+    return {
+        "case_id": case.case_id,
+        "applicant": {
+            "id_number": case.subject.subject_id,
+            "name": case.subject.name,
+            "type": "1" if case.subject.subject_type == "person" else "2",
+        },
+        "service_code": case.item.code,
+        "service_name": case.item.name,
+        "channel": {"window": "1", "online": "2", "wechat": "3", "kiosk": "4", "courier": "5"}[case.channel],
+        "status": {"accepted": "1", "completed": "2", "not_accepted": "3", "not_permitted": "4"}[case.status],
+        "level": {"district": "1", "street": "2", "community": "3"}[case.item.handling_tier],
+        "received": _ts(case.received_at, fmt),
+        "decided": _ts(case.decided_at, fmt) or None,
+        "due": f"{case.promised_deadline:%Y/%m/%d}" if case.promised_deadline else None,
+        "last_modified": _ts(case.updated_at, fmt),
+    }
+
+
+@dataclass(frozen=True)
+class SourceShape:
+    """What the dirty-data injector needs to know about a department's records."""
+
+    record: Callable[[CaseVersion], SourceRecord]
+    id_path: tuple[str, ...]
+    name_path: tuple[str, ...]
+    channel_path: tuple[str, ...]
+    unknown_channel: str
+    updated_path: tuple[str, ...]
+
+
+SHAPES: dict[str, SourceShape] = {
+    "market_regulation": SourceShape(
+        market_regulation, ("申请人证件号码",), ("申请人名称",), ("受理渠道",), "传真", ("更新时间",)
+    ),
+    "food_drug": SourceShape(
+        food_drug, ("applicant", "idNo"), ("applicant", "name"), ("channel",), "FAX", ("updatedAt",)
+    ),
+    "housing_construction": SourceShape(
+        housing_construction,
+        ("applicant_cert_no",),
+        ("applicant_name",),
+        ("source_channel",),
+        "09",
+        ("modify_time",),
+    ),
+    "human_resources": SourceShape(human_resources, ("ZJHM",), ("SQRMC",), ("SLQD",), "CZ", ("GXSJ",)),
+    "health": SourceShape(
+        health, ("applicant", "id_number"), ("applicant", "name"), ("channel",), "9", ("last_modified",)
+    ),
+}

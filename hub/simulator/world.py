@@ -1,0 +1,299 @@
+"""The simulated district: subjects, and the cases they bring to each department, day by day.
+
+Everything is drawn from a seeded random generator, so a seed gives the same district every
+time. Subjects are derived from their index instead of being held in a list, and only open cases
+are kept in memory, so ten million cases stream through in bounded memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import heapq
+import logging
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from hub.identifiers import credit_code_check_char, resident_id_check_char
+from hub.simulator.catalogue import CATALOGUE, Item
+from hub.working_days import WorkingCalendar, load_calendar
+
+log = logging.getLogger(__name__)
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+# Tianhe district and its neighbours in Guangzhou; ids carry the region of registration.
+REGIONS = ("440106", "440104", "440105", "440111", "440112")
+SURNAMES = "陈李张黄王林刘吴梁何郭杨罗郑谢周蔡徐邓冯曾彭萧蔡潘田董袁于余叶蒋杜苏魏程吕丁沈任姚卢傅钟"
+GIVEN_NAMES = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "洋",
+    "艳",
+    "勇",
+    "军",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "志强",
+    "晓东",
+    "嘉欣",
+    "俊杰",
+    "梓涵",
+    "浩然",
+    "颖",
+    "婷",
+    "建华",
+    "国强",
+    "丽华",
+    "少华",
+]
+SHOP_WORDS = [
+    "粤香",
+    "天河",
+    "岭南",
+    "珠江",
+    "五羊",
+    "花城",
+    "羊城",
+    "骏景",
+    "石牌",
+    "员村",
+    "体育",
+    "猎德",
+    "车陂",
+    "棠下",
+    "龙洞",
+    "沙河",
+    "冼村",
+    "华景",
+]
+SHOP_KINDS = (
+    "餐饮有限公司",
+    "饮食店",
+    "茶餐厅",
+    "烧腊店",
+    "贸易有限公司",
+    "建筑工程有限公司",
+    "科技有限公司",
+    "物业管理有限公司",
+)
+CHANNELS = ("window", "online", "wechat", "kiosk", "courier")
+CHANNEL_WEIGHTS = (45, 25, 15, 8, 7)
+# Halls close at weekends; the online hall, WeChat and kiosks do not.
+ALWAYS_OPEN = ("online", "wechat", "kiosk")
+
+
+@dataclass(frozen=True)
+class Subject:
+    subject_id: str
+    subject_type: str  # person | entity
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class Material:
+    material_type: str
+    object_key: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class CaseVersion:
+    """One state of a case as its department's system stores it; `updated_at` orders versions."""
+
+    case_id: str
+    department: str
+    subject: Subject
+    item: Item
+    channel: str
+    status: str  # accepted | completed | not_accepted | not_permitted
+    received_at: dt.datetime
+    decided_at: dt.datetime | None
+    promised_deadline: dt.date | None
+    supplement_rounds: int
+    updated_at: dt.datetime
+    materials: tuple[Material, ...]
+
+
+def resident_id(rng: random.Random, today: dt.date) -> str:
+    birth = today - dt.timedelta(days=rng.randint(18 * 365, 70 * 365))
+    body = f"{rng.choice(REGIONS)}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
+    return body + resident_id_check_char(body)
+
+
+def credit_code(rng: random.Random) -> str:
+    org = "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(9))
+    body = f"91{rng.choice(REGIONS)}{org}"
+    return body + credit_code_check_char(body)
+
+
+class SubjectPool:
+    """`size` subjects, each derived from the seed and its index, so none has to be stored."""
+
+    def __init__(self, seed: int, size: int, today: dt.date) -> None:
+        self.seed, self.size, self.today = seed, size, today
+
+    def subject(self, index: int) -> Subject:
+        rng = random.Random(f"{self.seed}/subject/{index}")
+        phone = f"1{rng.choice('3456789')}{rng.randint(0, 999_999_999):09d}"
+        # Two persons for every entity: individuals apply for more small items than firms do.
+        if index % 3 == 2:
+            name = "广州市" + rng.choice(SHOP_WORDS) + rng.choice(SHOP_KINDS)
+            return Subject(credit_code(rng), "entity", name, phone)
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
+        return Subject(resident_id(rng, self.today), "person", name, phone)
+
+    def pick(self, rng: random.Random, subject_type: str) -> Subject:
+        """A subject of the type: a few come back to many departments, most come once or twice."""
+        # Index i is an entity when i % 3 == 2, a person otherwise.
+        count = self.size // 3 if subject_type == "entity" else self.size - self.size // 3
+        frequent = rng.random() < 0.3
+        k = min(int(rng.paretovariate(1.2)) - 1, count - 1) if frequent else rng.randrange(count)
+        index = 3 * k + 2 if subject_type == "entity" else 3 * (k // 2) + k % 2
+        return self.subject(index)
+
+
+def _materials(case_id: str, department: str, item: Item, rng: random.Random) -> tuple[Material, ...]:
+    chosen = [r for r in item.requirements if r.mandatory or rng.random() < 0.4]
+    out = []
+    for requirement in chosen:
+        key = f"materials/{department}/{case_id}/{requirement.material_type}.pdf"
+        out.append(Material(requirement.material_type, key, hashlib.sha256(key.encode()).hexdigest()))
+    return tuple(out)
+
+
+def _working_hours_time(rng: random.Random, day: dt.date) -> dt.datetime:
+    minutes = rng.choice((9 * 60, 14 * 60)) + rng.randint(0, 179)
+    return dt.datetime.combine(day, dt.time(minutes // 60, minutes % 60, rng.randint(0, 59)), SHANGHAI)
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    cases_per_working_day: int
+    weekend_share: float = 0.15  # of a working day's volume, through the always-open channels
+
+
+class District:
+    """Generates each day's case versions in the order the department systems record them."""
+
+    def __init__(
+        self, seed: int, cases_per_day: int, start: dt.date, calendar: WorkingCalendar | None = None
+    ):
+        self.seed = seed
+        self.plan = DayPlan(cases_per_day)
+        self.calendar = calendar or load_calendar()
+        if not self.calendar.covers(start):
+            log.warning(
+                "no holiday arrangement for %d in the working calendar: counting weekends only", start.year
+            )
+        # About three cases per subject over a month of simulation; enough overlap for reuse.
+        self.pool = SubjectPool(seed, max(60, cases_per_day * 10), start)
+        self.weights = [item.weight for item in CATALOGUE]
+        self._pending: list[tuple[dt.datetime, int, CaseVersion]] = []
+        self._serial = 0
+
+    def _decide(self, rng: random.Random, opened: CaseVersion) -> CaseVersion:
+        item = opened.item
+        rounds = rng.choices((0, 1, 2), weights=(85, 12, 3))[0]
+        if item.item_type == "instant" and rounds == 0:
+            decided = opened.received_at + dt.timedelta(minutes=rng.randint(10, 90))
+        else:
+            # Most committed cases finish well inside the promise; a few run over it.
+            promised = max(item.promised_days, 1)
+            if rng.random() < 0.07:
+                working = promised + rng.randint(1, 5)
+            else:
+                working = max(0, round(rng.triangular(0.2 * promised, promised, 0.6 * promised)))
+            working += 2 * rounds
+            day = self.calendar.add_working_days(opened.received_at.date(), working)
+            decided = _working_hours_time(rng, day)
+            if decided <= opened.received_at:
+                decided = opened.received_at + dt.timedelta(hours=2)
+        status = "not_permitted" if rng.random() < 0.03 else "completed"
+        return replace(
+            opened, status=status, decided_at=decided, supplement_rounds=rounds, updated_at=decided
+        )
+
+    def _open(self, rng: random.Random, day: dt.date) -> CaseVersion | None:
+        item = rng.choices(CATALOGUE, weights=self.weights)[0]
+        channel = rng.choices(CHANNELS, weights=CHANNEL_WEIGHTS)[0]
+        working_day = self.calendar.is_working_day(day)
+        if not working_day and channel not in ALWAYS_OPEN:
+            return None
+        if channel in ALWAYS_OPEN:
+            received = dt.datetime.combine(day, dt.time(), SHANGHAI) + dt.timedelta(
+                seconds=rng.randint(7 * 3600, 23 * 3600)
+            )
+        else:
+            received = _working_hours_time(rng, day)
+        self._serial += 1
+        prefix = item.code.split("-")[0]
+        case_id = f"{prefix}{day:%Y%m%d}{self._serial:07d}"
+        subject = self.pool.pick(rng, item.subject_type)
+        # Counted from the first working day on or after receipt.
+        start = day if working_day else self.calendar.add_working_days(day, 1)
+        promised = (
+            self.calendar.add_working_days(start, item.promised_days)
+            if item.item_type != "instant"
+            else start
+        )
+        return CaseVersion(
+            case_id=case_id,
+            department=item.department,
+            subject=subject,
+            item=item,
+            channel=channel,
+            status="accepted",
+            received_at=received,
+            decided_at=None,
+            promised_deadline=promised,
+            supplement_rounds=0,
+            updated_at=received,
+            materials=_materials(case_id, item.department, item, rng),
+        )
+
+    def day(self, day: dt.date) -> Iterator[CaseVersion]:
+        """Every case version recorded on `day`, in time order: receipts, refusals and decisions."""
+        rng = random.Random(f"{self.seed}/day/{day.isoformat()}")
+        volume = self.plan.cases_per_working_day
+        if not self.calendar.is_working_day(day):
+            volume = max(1, int(volume * self.plan.weekend_share))
+        todays: list[CaseVersion] = []
+        for _ in range(volume):
+            opened = self._open(rng, day)
+            if opened is None:
+                continue
+            if rng.random() < 0.04:
+                # Not accepted at the window: incomplete or outside the department's remit.
+                refused_at = opened.received_at + dt.timedelta(minutes=rng.randint(5, 40))
+                todays.append(
+                    replace(opened, status="not_accepted", decided_at=refused_at, updated_at=refused_at)
+                )
+                continue
+            decided = self._decide(rng, opened)
+            if decided.updated_at.date() == day:
+                todays.append(decided)  # decided on the spot: the system keeps only the final state
+            else:
+                todays.append(opened)
+                heapq.heappush(self._pending, (decided.updated_at, self._serial, decided))
+        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), SHANGHAI)
+        while self._pending and self._pending[0][0] < end_of_day:
+            todays.append(heapq.heappop(self._pending)[2])
+        todays.sort(key=lambda version: version.updated_at)
+        yield from todays
+
+    def days(self, first: dt.date, count: int) -> Iterator[tuple[dt.date, list[CaseVersion]]]:
+        """Each day's versions; only one day's list and the open cases are in memory at once."""
+        for offset in range(count):
+            day = first + dt.timedelta(days=offset)
+            yield day, list(self.day(day))

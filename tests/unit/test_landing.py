@@ -1,0 +1,98 @@
+"""Landing windows: the watermark catches up missed runs, re-runs reuse their batch, backfills
+never land a range twice, and rejected payloads are kept apart with their reason."""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from hub.storage import LocalObjectStore
+from jobs.landing import PullWindow, SourceUnavailableError, land, plan_pull
+from jobs.sources import local_window
+
+pytestmark = pytest.mark.unit
+
+
+class FakeDepartment:
+    """A department system that sends one payload naming the window it was asked for."""
+
+    def __init__(self) -> None:
+        self.asked: list[PullWindow] = []
+        self.down = False
+
+    def fetch(self, window: PullWindow) -> Iterator[tuple[str, bytes]]:
+        self.asked.append(window)
+        if self.down:
+            raise SourceUnavailableError("down")
+        yield "part-1.json", f"{window.since.date()}..{window.until.date()}\n".encode()
+
+
+def _accept(name: str, payload: bytes) -> str | None:
+    return None
+
+
+def _day(n: int) -> dt.date:
+    return dt.date(2026, 11, n)
+
+
+def _land(store: LocalObjectStore, source: FakeDepartment, day: int):
+    return land(store, "dept", plan_pull(store, "dept", local_window(_day(day))), source, _accept)
+
+
+def test_run_pulls_exactly_its_interval_and_a_rerun_pulls_nothing(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), FakeDepartment()
+    first = _land(store, source, 20)
+    assert source.asked == [local_window(_day(20))]
+    assert first.batch_id == "dept-20261120"
+    again = _land(store, source, 20)
+    assert again == first
+    assert len(source.asked) == 1
+
+
+def test_a_run_after_a_failed_one_catches_up_from_the_watermark(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), FakeDepartment()
+    _land(store, source, 20)
+    source.down = True
+    with pytest.raises(SourceUnavailableError):
+        _land(store, source, 21)
+    source.down = False
+    caught_up = _land(store, source, 22)
+    assert caught_up.window == PullWindow(local_window(_day(21)).since, local_window(_day(22)).until)
+    # The failed day is now covered by day 22's batch: running it later lands nothing new.
+    assert _land(store, source, 21).batch_id == "dept-20261122"
+
+
+def test_a_department_down_on_its_first_run_is_caught_up_next_time(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), FakeDepartment()
+    source.down = True
+    with pytest.raises(SourceUnavailableError):
+        _land(store, source, 20)
+    source.down = False
+    caught_up = _land(store, source, 21)
+    assert caught_up.window == PullWindow(local_window(_day(20)).since, local_window(_day(21)).until)
+    assert _land(store, source, 22).window == local_window(_day(22))
+
+
+def test_backfill_before_the_first_batch_pulls_its_own_interval(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), FakeDepartment()
+    _land(store, source, 20)
+    backfilled = _land(store, source, 10)
+    assert backfilled.window == local_window(_day(10))
+    assert _land(store, source, 11).window == local_window(_day(11))
+
+
+def test_rejected_payload_is_kept_apart_with_its_reason(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), FakeDepartment()
+    batch = land(
+        store,
+        "dept",
+        plan_pull(store, "dept", local_window(_day(20))),
+        source,
+        lambda n, p: "schema drift: x",
+    )
+    assert batch.files == []
+    assert [(r.key, r.reason) for r in batch.rejected] == [
+        ("dept/dept-20261120/rejected/part-1.json", "schema drift: x")
+    ]
+    assert store.get_bytes(batch.rejected[0].key) == b"2026-11-20..2026-11-21\n"
+    assert store.exists("dept/dept-20261120/_manifest.json")
