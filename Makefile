@@ -12,6 +12,8 @@ MINIO_MODULE_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN := $(TOOLS_CACHE)/minio-$(MINIO_MODULE_VERSION)/minio
 JARS_DIR := .hub/jars
 JARS_STAMP := $(JARS_DIR)/.fetched
+UDF_JAR := $(JARS_DIR)/hub-udf.jar
+UDF_SOURCES := $(shell find infra/udf/src -name '*.java')
 
 .PHONY: demo test bench lint setup jars minio clean
 
@@ -29,9 +31,9 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-setup: $(BIN)/.installed $(JARS_STAMP)
+setup: $(BIN)/.installed $(JARS_STAMP) $(UDF_JAR)
 
-jars: $(JARS_STAMP)
+jars: $(JARS_STAMP) $(UDF_JAR)
 minio: $(MINIO_BIN)
 
 $(BIN)/.installed: pyproject.toml constraints.txt
@@ -45,9 +47,15 @@ $(JARS_STAMP): infra/jars/pom.xml
 	mvn -q -B -f infra/jars/pom.xml dependency:copy-dependencies -DoutputDirectory=$(CURDIR)/$(JARS_DIR)
 	touch $@
 
+# The row rules' Java UDFs. Built after the fetched jars because fetching empties the folder; the
+# jar itself is the stamp, so only a change to the pom or a source rebuilds it.
+$(UDF_JAR): infra/udf/pom.xml $(UDF_SOURCES) $(JARS_STAMP)
+	mvn -q -B -f infra/udf/pom.xml package
+	cp infra/udf/target/hub-udf.jar $@
+
 $(MINIO_BIN):
 	mkdir -p $(dir $@)
 	CGO_ENABLED=0 GOBIN=$(abspath $(dir $@)) go install github.com/minio/minio@$(MINIO_MODULE_VERSION)
 
 clean:
-	rm -rf .hub
+	rm -rf .hub infra/udf/target

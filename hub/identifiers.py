@@ -1,7 +1,7 @@
 """Subject identifiers: resident ID numbers (GB 11643) and unified social credit codes (GB 32100).
 
 Pure functions, used by the API to reject malformed ids and by `hub ids check`. The Spark row
-rules in quality/ implement the same checks as column expressions; a test keeps the two in step.
+rules in quality/ run the same checks as Java UDFs (infra/udf); a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -76,8 +76,10 @@ CREDIT_CODE_TYPES: dict[str, str] = {
     "Y": "1",  # 其他
 }
 
-_RESIDENT_ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
-_CREDIT_CODE_SHAPE = re.compile(rf"^[{CREDIT_CODE_CHARSET}]{{18}}$")
+# ASCII only, matched whole: Python's \d also takes other scripts' digits (which int() and strptime
+# then read), and $ a trailing newline; the Spark checks accept neither.
+_RESIDENT_ID_SHAPE = re.compile(r"\d{17}[\dX]", re.ASCII)
+_CREDIT_CODE_SHAPE = re.compile(rf"[{CREDIT_CODE_CHARSET}]{{18}}")
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def credit_code_check_char(first17: str) -> str:
 
 def check_resident_id(value: str, today: dt.date | None = None) -> IdCheck:
     today = today or dt.date.today()
-    if not _RESIDENT_ID_SHAPE.match(value):
+    if not _RESIDENT_ID_SHAPE.fullmatch(value):
         return IdCheck(value, "person", False, "a resident ID is 17 digits and a digit or X")
     if value[:2] not in PROVINCE_CODES:
         return IdCheck(value, "person", False, f"region code {value[:6]} names no province")
@@ -117,7 +119,7 @@ def check_resident_id(value: str, today: dt.date | None = None) -> IdCheck:
 
 
 def check_credit_code(value: str) -> IdCheck:
-    if not _CREDIT_CODE_SHAPE.match(value):
+    if not _CREDIT_CODE_SHAPE.fullmatch(value):
         return IdCheck(value, "entity", False, f"a credit code is 18 characters of {CREDIT_CODE_CHARSET}")
     allowed_types = CREDIT_CODE_TYPES.get(value[0])
     if allowed_types is None:
@@ -142,7 +144,7 @@ def check_subject_id(value: str, today: dt.date | None = None) -> IdCheck:
     value = value.strip().upper()
     if len(value) != 18:
         return IdCheck(value, None, False, f"a subject id has 18 characters, this one has {len(value)}")
-    as_person = check_resident_id(value, today) if _RESIDENT_ID_SHAPE.match(value) else None
+    as_person = check_resident_id(value, today) if _RESIDENT_ID_SHAPE.fullmatch(value) else None
     as_entity = check_credit_code(value)
     if as_person is not None and as_person.valid:
         return as_person

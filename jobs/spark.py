@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 
 from pyspark.sql import SparkSession
+from pyspark.sql.types import BooleanType
 
 from hub.settings import REPO_ROOT, Settings
+from quality.row_rules import JAVA_UDFS
 
 LOG4J_CONFIG = REPO_ROOT / "infra" / "spark" / "log4j2.properties"
 COMPILE_HUGE_METHODS = "-XX:-DontCompileHugeMethods"
+UDF_JAR = "hub-udf.jar"
 
 
 def jar_paths(settings: Settings) -> list[str]:
@@ -17,6 +20,10 @@ def jar_paths(settings: Settings) -> list[str]:
     if not any(j.name.startswith("delta-spark") for j in jars):
         raise RuntimeError(
             f"Delta jars are missing from {settings.jars_dir}; run `make jars` (make demo and make test do)."
+        )
+    if not any(j.name == UDF_JAR for j in jars):
+        raise RuntimeError(
+            f"{UDF_JAR} (the row rules' UDFs) is missing from {settings.jars_dir}; run `make jars`."
         )
     return [str(j) for j in jars]
 
@@ -82,8 +89,6 @@ def get_spark(settings: Settings, app_name: str = "approval-hub") -> SparkSessio
             for key, value in s3a_conf(settings).items():
                 hadoop_conf.set(key, value)
         return active
-    # The JVM binds to loopback unless told otherwise; a cluster master URL overrides this.
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # The JVM binds to loopback unless told otherwise; a cluster deployment sets its own address.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = SparkSession.builder.appName(app_name).master(settings.spark_master)
@@ -91,4 +96,6 @@ def get_spark(settings: Settings, app_name: str = "approval-hub") -> SparkSessio
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    for name, java_class in JAVA_UDFS.items():
+        spark.udf.registerJavaFunction(name, java_class, BooleanType())
     return spark

@@ -35,6 +35,8 @@ def with_credit_check(body: str) -> str:
         ("440106203001010015", False),  # born in the future
         ("990106198001010010", False),  # no province 99
         ("44010619800101001", False),  # 17 characters
+        ("110105\uff11\uff19\uff14\uff191231002X", False),  # full-width digits in the birth year
+        ("11010519491231002X\n", False),  # 19 characters, however the line ends
     ],
 )
 def test_resident_id(value: str, valid: bool) -> None:
