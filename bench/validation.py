@@ -50,6 +50,9 @@ def case_rows(spark: SparkSession, rows: int) -> DataFrame:
         F.lit("completed").alias("status"),
         received.alias("received_at"),
         (received + F.expr("INTERVAL 2 DAYS")).alias("decided_at"),
+        F.date_add(F.to_date(received), 7).alias("promised_deadline"),
+        F.lit("street").alias("handling_tier"),
+        (received + F.expr("INTERVAL 2 DAYS")).alias("updated_at"),
         F.array().cast("array<string>").alias(UNPARSED),
     )
 
