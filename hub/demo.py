@@ -6,8 +6,10 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -87,6 +89,24 @@ def department_service(settings: Settings) -> BackgroundServer:
     return BackgroundServer(app, address.hostname or "127.0.0.1", address.port or 80)
 
 
+def reset_demo_state(settings: Settings) -> list[Path]:
+    """Remove what an earlier demo left (drops, landing zone, lakehouse, Airflow's database), so a
+    run shows this run: landed batches are reused by design, and would hide a new simulation."""
+    removed = []
+    for folder in (
+        settings.sources_dir,
+        settings.local_landing_dir,
+        settings.local_lake_dir,
+        settings.home / "buckets",
+        settings.airflow_home,
+        settings.gx_docs_dir,
+    ):
+        if folder.exists():
+            shutil.rmtree(folder)
+            removed.append(folder)
+    return removed
+
+
 def run_demo(settings: Settings, console: Console, seed: int, cases_per_day: int, stay_up: bool) -> bool:
     from hub.airflow_runner import run_asset_triggered, run_dag
     from hub.simulator import simulate
@@ -94,6 +114,10 @@ def run_demo(settings: Settings, console: Console, seed: int, cases_per_day: int
 
     step = stepper(console)
     show_pipeline_progress(step)
+    if settings.storage != "local":
+        raise ValueError("the demo runs on the embedded local storage; unset HUB_STORAGE")
+    for folder in reset_demo_state(settings):
+        step(f"removed the previous demo's {folder}")
     yesterday = dt.datetime.now(SHANGHAI).date() - dt.timedelta(days=1)
     days = [yesterday - dt.timedelta(days=1), yesterday]
     step(f"simulating five department systems for {days[0]} and {days[1]} (seed {seed})")

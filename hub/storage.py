@@ -54,12 +54,15 @@ class LocalObjectStore:
         return self._path(key).is_file()
 
     def list_keys(self, prefix: str) -> list[str]:
-        base = self.root / prefix
-        if not base.exists():
+        """Keys starting with `prefix`, as S3 lists them (a prefix need not end at a folder)."""
+        folder = prefix if prefix.endswith("/") else prefix.rpartition("/")[0]
+        base = self.root / folder
+        if not base.is_dir():
             return []
-        return sorted(
+        keys = (
             str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file() and p.suffix != ".partial"
         )
+        return sorted(k for k in keys if k.startswith(prefix))
 
     def uri(self, key: str) -> str:
         return self._path(key).resolve().as_uri()

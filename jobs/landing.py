@@ -101,7 +101,8 @@ def batch_id_for(department: str, interval_start: dt.date) -> str:
 
 
 def landed_batches(store: ObjectStore, department: str) -> list[LandedBatch]:
-    keys = [k for k in store.list_keys(f"{department}/") if k.endswith("/" + MANIFEST)]
+    # Batches live under <department>/<department>-<yyyymmdd>/; anything else there is not a batch.
+    keys = [k for k in store.list_keys(f"{department}/{department}-") if k.endswith("/" + MANIFEST)]
     return sorted((LandedBatch.from_json(store.get_bytes(k)) for k in keys), key=lambda b: b.since)
 
 

@@ -27,9 +27,21 @@ class DayWriter(Protocol):
         ...
 
 
-def _truncate(payload: bytes) -> bytes:
-    """Cut a file inside its last record, as an export that died half-way leaves it."""
-    return payload[: max(1, len(payload) - 25)]
+def _payload(text: str, encoding: str, faults: set[str]) -> bytes:
+    """The export's bytes: in the department's encoding, or spoiled by the file faults drawn for it."""
+    if "wrong_encoding" in faults:
+        encoding = "utf-8" if encoding.lower() != "utf-8" else "gbk"
+    payload = text.encode(encoding)
+    if "truncated_file" in faults:
+        # Cut inside the last record, as an export that died half-way leaves it.
+        payload = payload[: max(1, len(payload) - 25)]
+    return payload
+
+
+def _write(path: Path, payload: bytes) -> list[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(payload)
+    return [str(path)]
 
 
 class CsvFileDrop:
@@ -45,13 +57,7 @@ class CsvFileDrop:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(headers)
         writer.writerows([[("" if r[h] is None else r[h]) for h in self.headers] for r in records])
-        payload = out.getvalue().encode("utf-8" if "wrong_encoding" in faults else self.encoding)
-        if "truncated_file" in faults:
-            payload = _truncate(payload)
-        path = self.root / day_name / "cases.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
-        return [str(path)]
+        return _write(self.root / day_name / "cases.csv", _payload(out.getvalue(), self.encoding, faults))
 
 
 def _renamed(record: SourceRecord, renamed: tuple[str, str]) -> SourceRecord:
@@ -66,13 +72,7 @@ class JsonLinesFileDrop:
         if "renamed_column" in faults:
             records = [_renamed(r, self.renamed) for r in records]
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-        payload = text.encode("gbk" if "wrong_encoding" in faults else "utf-8")
-        if "truncated_file" in faults:
-            payload = _truncate(payload)
-        path = self.root / day_name / "cases.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(payload)
-        return [str(path)]
+        return _write(self.root / day_name / "cases.jsonl", _payload(text, "utf-8", faults))
 
 
 class BucketDrop:
@@ -87,9 +87,8 @@ class BucketDrop:
             records = [_renamed(r, self.renamed) for r in records]
         for part, start in enumerate(range(0, max(len(records), 1), PART_SIZE), start=1):
             text = json.dumps(records[start : start + PART_SIZE], ensure_ascii=False, indent=1)
-            payload = text.encode("gbk" if "wrong_encoding" in faults else "utf-8")
-            if "truncated_file" in faults and part == 1:
-                payload = _truncate(payload)
+            # Only the first part of a spoiled export is broken; the rest went out fine.
+            payload = _payload(text, "utf-8", faults if part == 1 else set())
             key = f"{self.prefix}{day_name}/cases-{part:04d}.json"
             self.store.put_bytes(key, payload)
             keys.append(key)

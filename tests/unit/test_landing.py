@@ -96,3 +96,19 @@ def test_rejected_payload_is_kept_apart_with_its_reason(tmp_path) -> None:
     ]
     assert store.get_bytes(batch.rejected[0].key) == b"2026-11-20..2026-11-21\n"
     assert store.exists("dept/dept-20261120/_manifest.json")
+
+
+def test_other_objects_under_the_department_are_not_batches(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), FakeDepartment()
+    # A manifest of an older landing layout (by day, without a window) is left alone.
+    store.put_bytes("dept/2026-11-19/_manifest.json", b'{"department": "dept"}')
+    assert _land(store, source, 20).window == local_window(_day(20))
+
+
+def test_local_store_lists_by_key_prefix_as_s3_does(tmp_path) -> None:
+    store = LocalObjectStore(tmp_path)
+    for key in ("a/b-1/x", "a/b-2/y", "a/c/z"):
+        store.put_bytes(key, b"")
+    assert store.list_keys("a/b-") == ["a/b-1/x", "a/b-2/y"]
+    assert store.list_keys("a/") == ["a/b-1/x", "a/b-2/y", "a/c/z"]
+    assert store.list_keys("nothing/") == []
