@@ -25,6 +25,7 @@ test: setup $(MINIO_BIN) lint
 
 bench: setup
 	$(BIN)/python -m bench.validation --rows 1000000
+	$(BIN)/python -m bench.simulator --cases-per-day 10000 --small-days 3 --large-days 30
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -24,6 +24,14 @@ def table() -> str:
                 f"| {r['rows']:,} | {r['floor_seconds_median']} | {r['validated_seconds_median']} "
                 f"| +{r['overhead_ratio']:.0%} | at most +{r['target_overhead_ratio']:.0%} |"
             )
+        elif r["benchmark"] == "simulator_memory":
+            small, large = r["small"], r["large"]
+            lines.append(
+                f"| simulator peak memory, {large['days']} days against {small['days']} "
+                f"({r['cases_per_day']:,} cases a working day) | {large['records']:,} records "
+                f"| {small['peak_rss_mb']} MB | {large['peak_rss_mb']} MB | x{r['memory_ratio']} "
+                f"| flat with volume; under {r['target_peak_rss_mb_at_10m']} MB at 10M cases |"
+            )
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from bench.report import RESULTS_DIR, update_readme
 from hub.settings import Settings
+from hub.simulator.catalogue import CATALOGUE
 from hub.simulator.world import credit_code, resident_id
 from jobs.spark import get_spark
 from quality.contracts import load_code_lists, load_contract
@@ -74,7 +75,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     spark = get_spark(Settings(home=work))
     contract = load_contract("case")
-    rules = compile_row_rules(contract, load_code_lists())
+    catalogue = {"approval_item.item_code": [item.code for item in CATALOGUE]}
+    rules = compile_row_rules(contract, load_code_lists(), catalogue)
     source = str(work / "input.parquet")
     case_rows(spark, args.rows).write.mode("overwrite").parquet(source)
 

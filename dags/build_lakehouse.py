@@ -1,8 +1,9 @@
 """Conform, gate and publish: runs when any department's ingestion updates its bronze asset.
 
-Conforms every bronze batch that silver has not reconciled yet (whichever department's asset
-triggered the run), gates silver with the contract's GX suite, then rebuilds gold. Wiring only:
-every task calls one function of jobs.pipeline, imported inside the task.
+Publishes the item catalogue that cases are checked against, conforms every bronze batch that
+silver has not reconciled yet (whichever department's asset triggered the run), gates silver
+with the contract's GX suite, then rebuilds gold. Wiring only: every task calls one function of
+jobs.pipeline, imported inside the task.
 """
 
 from __future__ import annotations
@@ -35,7 +36,14 @@ DEFAULT_ARGS = {
 )
 def build_lakehouse() -> None:
     @task
-    def conform_silver() -> list[dict[str, Any]]:
+    def publish_catalogue() -> dict[str, Any]:
+        from hub.settings import get_settings
+        from jobs import pipeline
+
+        return pipeline.publish_catalogue(get_settings())
+
+    @task
+    def conform_silver(catalogue: dict[str, Any]) -> list[dict[str, Any]]:
         from hub.settings import get_settings
         from jobs import pipeline
 
@@ -62,7 +70,7 @@ def build_lakehouse() -> None:
 
         return pipeline.build_gold(get_settings())
 
-    build_gold(validate_silver(conform_silver()))
+    build_gold(validate_silver(conform_silver(publish_catalogue())))
 
 
 build_lakehouse()

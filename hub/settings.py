@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         return self.home / "sources"
 
     @property
+    def catalogue_file(self) -> Path:
+        """The government service office's item catalogue (approval_item), as it publishes it."""
+        return self.sources_dir / "government_service_office" / "approval_item.jsonl"
+
+    @property
     def local_landing_dir(self) -> Path:
         return self.home / "landing"
 

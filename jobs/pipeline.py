@@ -27,7 +27,8 @@ from jobs.sources import local_window, payload_problem, source_for
 from jobs.spark import get_spark
 from quality.contracts import Contract, load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
-from quality.row_rules import RowRule, compile_row_rules, tag_violations
+from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, compile_row_rules, tag_violations
+from quality.spark_schema import spark_schema
 
 log = logging.getLogger("hub.pipeline")
 
@@ -41,6 +42,7 @@ GATE_RESULT_SCHEMA = (
     "suite string, success boolean, evaluated int, failed array<string>, validated_at timestamp"
 )
 GOLD_PROFILE = ("gold", "subject_profile")
+CATALOGUE = ("silver", "approval_item")
 FILE_INCIDENTS = ("quality", "file_incidents")
 RECONCILIATION_SCHEMA = (
     "batch_id string, rows_in long, rows_valid long, rows_quarantined long, department string, "
@@ -137,6 +139,50 @@ def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def publish_catalogue(settings: Settings) -> dict[str, Any]:
+    """Load the government service office's item catalogue into silver/approval_item.
+
+    The catalogue is the reference every case's item must exist in. It is checked against its
+    contract's row rules; a catalogue with a bad entry is not published at all (the previous
+    version stays), since every department's cases would be judged against it.
+    """
+    spark = get_spark(settings)
+    contract = load_contract("approval_item")
+    path = settings.catalogue_file
+    if not path.exists():
+        raise FileNotFoundError(f"no item catalogue at {path}")
+    raw = spark.read.text(str(path)).where(F.trim("value") != "")
+    entries = raw.select(F.from_json("value", spark_schema(contract)).alias("e")).select("e.*")
+    rules = compile_row_rules(contract, load_code_lists())
+    tagged = tag_violations(entries.withColumn(UNPARSED, F.array().cast("array<string>")), rules)
+    bad = tagged.where(F.size(VIOLATIONS) > 0).select("item_code", VIOLATIONS).collect()
+    if bad:
+        raise ValueError(f"item catalogue {path} not published: {[(r[0], r[1]) for r in bad]}")
+    entries.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
+        table_uri(settings, *CATALOGUE)
+    )
+    published = entries.count()
+    log.info("item catalogue published: %d items", published)
+    return {"items": published}
+
+
+def reference_keys(settings: Settings, contract: Contract) -> dict[str, list[str]]:
+    """The keys of every dataset the contract's fields reference, read from silver."""
+    spark = get_spark(settings)
+    keys: dict[str, list[str]] = {}
+    for target in {f.references for f in contract.fields if f.references}:
+        table, column = target.split(".", 1)
+        uri = table_uri(settings, "silver", table)
+        if not DeltaTable.isDeltaTable(spark, uri):
+            raise RuntimeError(
+                f"contract {contract.name} references {target}, but silver/{table} is not published"
+            )
+        keys[target] = [
+            r[0] for r in spark.read.format("delta").load(uri).select(column).distinct().collect()
+        ]
+    return keys
+
+
 def pending_batches(settings: Settings) -> list[tuple[str, str]]:
     """(department, batch id) of every bronze batch that silver has not reconciled yet, oldest first."""
     spark = get_spark(settings)
@@ -211,7 +257,7 @@ def conform_silver(settings: Settings, department: str, batch_ids: list[str]) ->
         return []
     spark = get_spark(settings)
     contract = load_contract("case")
-    rules = compile_row_rules(contract, load_code_lists())
+    rules = compile_row_rules(contract, load_code_lists(), reference_keys(settings, contract))
     batch_rows = (
         spark.read.format("delta")
         .load(table_uri(settings, *BRONZE_CASES))
@@ -314,7 +360,7 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
     """
     spark = get_spark(settings)
     contract = load_contract("case")
-    rules = compile_row_rules(contract, load_code_lists())
+    rules = compile_row_rules(contract, load_code_lists(), reference_keys(settings, contract))
     quarantine_uri = table_uri(settings, *QUARANTINE)
     held = spark.read.format("delta").load(quarantine_uri).where(F.col("contract") == contract.name)
     # Checkpoint what is read: the quarantine table is rewritten below from rows derived from it.

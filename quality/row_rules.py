@@ -7,6 +7,7 @@ batch and nothing is checked twice.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import reduce
 
@@ -81,7 +82,17 @@ def _passes(spec: RuleSpec, value: Column) -> Column:
     raise ValueError(f"contract rule {spec.name}: unknown implementation {spec.implementation!r}")
 
 
-def compile_row_rules(contract: Contract, code_lists: dict[str, frozenset[str]]) -> list[RowRule]:
+class MissingReferenceKeysError(ValueError):
+    """A contract field references another dataset whose keys the caller did not supply."""
+
+
+def compile_row_rules(
+    contract: Contract,
+    code_lists: dict[str, frozenset[str]],
+    reference_keys: Mapping[str, Collection[str]] | None = None,
+) -> list[RowRule]:
+    """The contract's row rules. `reference_keys` holds, for each "<contract>.<field>" that a field
+    references, the keys that exist there (small reference data such as the item catalogue)."""
     rules: list[RowRule] = []
     prefix = contract.name
     for f in contract.fields:
@@ -107,6 +118,20 @@ def compile_row_rules(contract: Contract, code_lists: dict[str, frozenset[str]])
                     f.name,
                     f"{f.name} is not a code of list {f.code_list}",
                     value.isNotNull() & ~value.isin(*codes),
+                )
+            )
+        if f.references:
+            keys = (reference_keys or {}).get(f.references)
+            if keys is None:
+                raise MissingReferenceKeysError(
+                    f"contract {contract.name}: {f.name} references {f.references}, whose keys were not given"
+                )
+            rules.append(
+                RowRule(
+                    f"{prefix}.{f.name}.references",
+                    f.name,
+                    f"{f.name} matches no {f.references}",
+                    value.isNotNull() & ~value.isin(*sorted(keys)),
                 )
             )
         for spec in f.rules:

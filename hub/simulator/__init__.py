@@ -13,8 +13,10 @@ import json
 import random
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from hub.settings import Settings
+from hub.simulator.catalogue import CATALOGUE
 from hub.simulator.departments import MARKET_REGULATION_COLUMNS, SHAPES, SourceRecord
 from hub.simulator.dirty import DirtyRates, file_faults, spoil
 from hub.simulator.interfaces import BucketDrop, CsvFileDrop, DayWriter, JsonLinesFileDrop, SqliteChangeTable
@@ -103,7 +105,42 @@ def simulate(
                 SentDay(department, day.isoformat(), len(records), dict(counts), sorted(faults), written)
             )
     _record_sent(settings, sent)
+    # The catalogue as it stood when the simulated period began.
+    write_catalogue(settings, dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time(9)))
     return sent
+
+
+def write_catalogue(settings: Settings, published_at: dt.datetime) -> Path:
+    """The government service office's item catalogue, in the approval_item contract's own fields."""
+    path = settings.catalogue_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for item in CATALOGUE:
+        lines.append(
+            json.dumps(
+                {
+                    "item_code": item.code,
+                    "level1_code": item.level1[0],
+                    "level1_name": item.level1[1],
+                    "level2_code": item.level2[0],
+                    "level2_name": item.level2[1],
+                    "item_name": item.name,
+                    "department": item.department,
+                    "item_type": item.item_type,
+                    "statutory_days": item.statutory_days,
+                    "promised_days": item.promised_days,
+                    "risk_tier": item.risk_tier,
+                    "handling_tier": item.handling_tier,
+                    "joint_departments": ",".join(item.joint_departments) or None,
+                    "fee_standard": item.fee_standard,
+                    "fee_free": item.fee_standard == 0,
+                    "updated_at": published_at.strftime("%Y-%m-%d %H:%M:%S"),
+                },
+                ensure_ascii=False,
+            )
+        )
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def _record_sent(settings: Settings, sent: list[SentDay]) -> None:

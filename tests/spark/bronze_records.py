@@ -5,6 +5,11 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
+from hub.simulator.catalogue import CATALOGUE
+
+# The item catalogue's keys, which the case contract's item_code references.
+CATALOGUE_KEYS = {"approval_item.item_code": [item.code for item in CATALOGUE]}
+
 BRONZE_SCHEMA = "_department string, _batch_id string, record string, _source_file string, _source_line int"
 
 # One valid food and drug export record, as its JSON Lines file carries it.

@@ -10,8 +10,8 @@ from pyspark.sql import SparkSession
 from jobs.departments import load_mappings
 from jobs.silver import conform, split_by_rules
 from quality.contracts import load_code_lists, load_contract
-from quality.row_rules import compile_row_rules
-from tests.spark.bronze_records import GOOD_FOOD_DRUG_RECORD, food_drug_bronze
+from quality.row_rules import MissingReferenceKeysError, compile_row_rules
+from tests.spark.bronze_records import CATALOGUE_KEYS, GOOD_FOOD_DRUG_RECORD, food_drug_bronze
 
 pytestmark = pytest.mark.spark
 
@@ -66,6 +66,9 @@ CORPUS: dict[str, list[dict[str, Any]]] = {
     "case.handling_tier.code_list": planted(3, item__tier=lambda i: ["CITY", "PROVINCE", "街道"][i]),
     "case.updated_at.required": planted(3, updatedAt=lambda i: [None, "", " "][i]),
     "case.updated_at.type": planted(3, updatedAt=lambda i: ["now", "2026-11-31T00:00:00", "1700000000"][i]),
+    "case.item_code.references": planted(
+        3, item__code=lambda i: ["SYJ-9999-01", "syj-0202-01", "SCJG-0101"][i]
+    ),
     "case.updated_at.not_in_future": planted(3, updatedAt=lambda i: f"209{i}-01-01T09:00:00"),
 }
 # A value that fails to parse is also missing: both rules fire, and both are reported.
@@ -80,7 +83,7 @@ UNREACHABLE = {"case.department.required", "case.department.code_list"}
 
 def test_every_rule_catches_its_planted_rows(spark: SparkSession) -> None:
     contract = load_contract("case")
-    rules = compile_row_rules(contract, load_code_lists())
+    rules = compile_row_rules(contract, load_code_lists(), CATALOGUE_KEYS)
     assert {r.rule_id for r in rules} - UNREACHABLE == set(CORPUS), "every rule has a planted corpus"
 
     records = [(rule_id, row) for rule_id, rows in CORPUS.items() for row in rows] + [("", GOOD)] * 5
@@ -96,3 +99,8 @@ def test_every_rule_catches_its_planted_rows(spark: SparkSession) -> None:
     assert split.valid.count() + split.quarantined.count() == bronze.count()
     per_rule = Counter(rule for rules_hit in caught.values() for rule in rules_hit)
     assert all(per_rule[rule_id] >= 3 for rule_id in CORPUS)
+
+
+def test_a_reference_without_its_keys_is_an_error_not_a_skipped_rule(spark: SparkSession) -> None:
+    with pytest.raises(MissingReferenceKeysError, match=r"item_code references approval_item\.item_code"):
+        compile_row_rules(load_contract("case"), load_code_lists())

@@ -31,6 +31,7 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
         lines[i] = json.dumps(record, ensure_ascii=False)
     export.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
+    pipeline.publish_catalogue(settings)
     loaded = pipeline.load_bronze(settings, pipeline.ingest(settings, "food_drug", day))
     (first,) = pipeline.conform_silver(settings, "food_drug", [loaded["batch_id"]])
     held = read_table_rows(settings, "silver", "quarantine")
