@@ -25,7 +25,7 @@ test: setup $(MINIO_BIN) lint
 
 bench: setup
 	$(BIN)/python -m bench.validation --rows 1000000
-	$(BIN)/python -m bench.simulator --cases-per-day 10000 --small-days 3 --large-days 30
+	$(BIN)/python -m bench.simulator --cases-per-day 10000 --small-days 30 --large-days 90
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
