@@ -13,7 +13,7 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 def table() -> str:
     lines = [
-        "| benchmark | rows | floor (median s) | measured (median s) | ratio to floor | target |",
+        "| benchmark | volume | floor | measured | ratio to floor | target |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for path in sorted(RESULTS_DIR.glob("*.json")):
@@ -21,13 +21,13 @@ def table() -> str:
         if r["benchmark"] == "row_rule_validation":
             lines.append(
                 f"| row-rule validation ({r['rules']} rules), overhead over read+write Delta "
-                f"| {r['rows']:,} | {r['floor_seconds_median']} | {r['validated_seconds_median']} "
+                f"| {r['rows']:,} rows | {r['floor_seconds_median']} s | {r['validated_seconds_median']} s "
                 f"| +{r['overhead_ratio']:.0%} | at most +{r['target_overhead_ratio']:.0%} |"
             )
         elif r["benchmark"] == "simulator_memory":
             small, large = r["small"], r["large"]
             lines.append(
-                f"| simulator peak memory, {large['days']} days against {small['days']} "
+                f"| simulator peak memory, {large['days']} days (measured) against {small['days']} (floor) "
                 f"({r['cases_per_day']:,} cases a working day) | {large['records']:,} records "
                 f"| {small['peak_rss_mb']} MB | {large['peak_rss_mb']} MB | x{r['memory_ratio']} "
                 f"| flat with volume; under {r['target_peak_rss_mb_at_10m']} MB at 10M cases |"
