@@ -8,21 +8,16 @@ jobs.pipeline, imported inside the task.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pendulum
 from airflow.sdk import Asset, AssetAny, dag, task
 
+from hub.airflow_runner import task_defaults
 from hub.settings import get_settings
 from jobs.departments import bronze_asset_uri, department_names
 
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": get_settings().task_retries,
-    "retry_delay": dt.timedelta(seconds=get_settings().task_retry_delay_seconds),
-    "retry_exponential_backoff": 2.0,
-}
+DEFAULT_ARGS = task_defaults(get_settings())
 
 
 @dag(
@@ -37,14 +32,12 @@ DEFAULT_ARGS = {
 def build_lakehouse() -> None:
     @task
     def publish_catalogue() -> dict[str, Any]:
-        from hub.settings import get_settings
         from jobs import pipeline
 
         return pipeline.publish_catalogue(get_settings())
 
     @task
     def conform_silver(catalogue: dict[str, Any]) -> list[dict[str, Any]]:
-        from hub.settings import get_settings
         from jobs import pipeline
 
         settings = get_settings()
@@ -58,14 +51,12 @@ def build_lakehouse() -> None:
 
     @task
     def validate_silver(reconciled: list[dict[str, Any]]) -> dict[str, Any]:
-        from hub.settings import get_settings
         from jobs import pipeline
 
         return pipeline.validate_silver(get_settings())
 
     @task(outlets=[Asset("hub://lake/gold/subject_profile")])
     def build_gold(gate: dict[str, Any]) -> dict[str, Any]:
-        from hub.settings import get_settings
         from jobs import pipeline
 
         return pipeline.build_gold(get_settings())

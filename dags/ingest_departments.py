@@ -15,16 +15,11 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Asset, dag, get_current_context, task
 
+from hub.airflow_runner import task_defaults
 from hub.settings import get_settings
 from jobs.departments import bronze_asset_uri, load_mappings
 
-DEFAULT_ARGS = {
-    "owner": "data-platform",
-    "retries": get_settings().task_retries,
-    "retry_delay": dt.timedelta(seconds=get_settings().task_retry_delay_seconds),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": dt.timedelta(minutes=10),
-}
+DEFAULT_ARGS = task_defaults(get_settings())
 
 
 def _interval_start() -> dt.date:
@@ -49,14 +44,12 @@ def ingestion_dag(department: str, name: str) -> DAG:
     def ingest() -> None:
         @task
         def pull() -> dict[str, Any]:
-            from hub.settings import get_settings
             from jobs import pipeline
 
             return pipeline.ingest(get_settings(), department, _interval_start())
 
         @task(outlets=[Asset(bronze_asset_uri(department))])
         def load_bronze(landed: dict[str, Any]) -> dict[str, Any]:
-            from hub.settings import get_settings
             from jobs import pipeline
 
             return pipeline.load_bronze(get_settings(), landed)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hub.settings import REPO_ROOT, Settings
+from hub.settings import DISTRICT_TIMEZONE, REPO_ROOT, Settings
 
 DAGS_DIR = REPO_ROOT / "dags"
 
@@ -50,6 +50,17 @@ def configure_airflow(settings: Settings) -> None:
         marker.touch()
 
 
+def task_defaults(settings: Settings) -> dict[str, Any]:
+    """default_args every hub DAG shares: an owner, and retries with exponential back-off."""
+    return {
+        "owner": "data-platform",
+        "retries": settings.task_retries,
+        "retry_delay": dt.timedelta(seconds=settings.task_retry_delay_seconds),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": dt.timedelta(minutes=10),
+    }
+
+
 def load_dags(settings: Settings) -> Any:
     """Parse the DAG folder; `dag.test` then registers the folder's DAGs in the metadata database
     as the DAG processor would, so asset events queue runs of the DAGs scheduled on them."""
@@ -71,6 +82,11 @@ def run_dag(settings: Settings, dag_id: str, logical_date: dt.datetime | None) -
     return str(run.state)
 
 
+def run_ingestion(settings: Settings, department: str, day: dt.date) -> str:
+    """Run `ingest_<department>` for the data interval of one district day; return its state."""
+    return run_dag(settings, f"ingest_{department}", dt.datetime.combine(day, dt.time(), DISTRICT_TIMEZONE))
+
+
 def queued_by_assets() -> list[str]:
     """DAGs with asset events waiting for them: what Airflow's scheduler would start next."""
     from airflow.models.asset import AssetDagRunQueue
@@ -89,7 +105,7 @@ def run_asset_triggered(settings: Settings) -> dict[str, str]:
     from airflow.models.asset import AssetDagRunQueue
     from airflow.utils.session import create_session
 
-    load_dags(settings)
+    configure_airflow(settings)
     states = {}
     for dag_id in queued_by_assets():
         with create_session() as session:

@@ -117,14 +117,13 @@ def backfill(
 
     Days already landed are reused, not pulled again, so a backfill never duplicates a record.
     """
-    from hub.airflow_runner import run_asset_triggered, run_dag
+    from hub.airflow_runner import run_asset_triggered, run_ingestion
 
     settings = get_settings()
-    zone = dt.timezone(dt.timedelta(hours=8))
     failed = 0
     day = first_day.date()
     while day <= last_day.date():
-        state = run_dag(settings, f"ingest_{department}", dt.datetime.combine(day, dt.time(), zone))
+        state = run_ingestion(settings, department, day)
         console.print(f"ingest_{department} {day}: {state}")
         failed += state != "success"
         day += dt.timedelta(days=1)

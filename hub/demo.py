@@ -16,10 +16,9 @@ import httpx
 from rich.console import Console
 
 from hub.serving import BackgroundServer
-from hub.settings import Settings
+from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import read_table_rows
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 Step = Callable[[str], None]
 
 
@@ -82,9 +81,10 @@ def department_service(settings: Settings) -> BackgroundServer:
     """The housing bureau's HTTP API, on the address its registry entry (or HUB_SOURCE_URLS) names."""
     from hub.simulator.service import create_department_api
     from jobs.departments import load_mappings
+    from jobs.sources import interface_url
 
     mapping = load_mappings(settings.mappings_dir)["housing_construction"]
-    address = urlparse(settings.source_urls.get(mapping.department, mapping.interface.url or ""))
+    address = urlparse(interface_url(settings, mapping))
     app = create_department_api(settings.sources_dir / "housing_construction" / "system.db")
     return BackgroundServer(app, address.hostname or "127.0.0.1", address.port or 80)
 
@@ -108,7 +108,7 @@ def reset_demo_state(settings: Settings) -> list[Path]:
 
 
 def run_demo(settings: Settings, console: Console, seed: int, cases_per_day: int, stay_up: bool) -> bool:
-    from hub.airflow_runner import run_asset_triggered, run_dag
+    from hub.airflow_runner import run_asset_triggered, run_ingestion
     from hub.simulator import simulate
     from jobs.departments import department_names
 
@@ -118,7 +118,7 @@ def run_demo(settings: Settings, console: Console, seed: int, cases_per_day: int
         raise ValueError("the demo runs on the embedded local storage; unset HUB_STORAGE")
     for folder in reset_demo_state(settings):
         step(f"removed the previous demo's {folder}")
-    yesterday = dt.datetime.now(SHANGHAI).date() - dt.timedelta(days=1)
+    yesterday = dt.datetime.now(DISTRICT_TIMEZONE).date() - dt.timedelta(days=1)
     days = [yesterday - dt.timedelta(days=1), yesterday]
     step(f"simulating five department systems for {days[0]} and {days[1]} (seed {seed})")
     for sent in simulate(settings, days[0], days=len(days), seed=seed, cases_per_day=cases_per_day):
@@ -130,7 +130,7 @@ def run_demo(settings: Settings, console: Console, seed: int, cases_per_day: int
             for department in department_names():
                 dag_id = f"ingest_{department}"
                 step(f"running DAG {dag_id} for {day} through Airflow")
-                state = run_dag(settings, dag_id, dt.datetime.combine(day, dt.time(), SHANGHAI))
+                state = run_ingestion(settings, department, day)
                 if state != "success":
                     console.print(f"[red]{dag_id} for {day} ended {state}; see the task logs above[/]")
                     return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The district's time: data intervals, working days and source timestamps are all local to it.
+DISTRICT_TIMEZONE = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 class Settings(BaseSettings):

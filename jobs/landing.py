@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from hub.storage import ObjectStore
 
@@ -68,7 +68,10 @@ class LandedBatch:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> LandedBatch:
-        doc = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> LandedBatch:
         return cls(
             doc["department"],
             doc["batch_id"],

@@ -23,7 +23,7 @@ from hub.storage import ensure_buckets, landing_store, table_uri
 from jobs import bronze, gold, silver
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, plan_pull
-from jobs.sources import local_window, payload_problem, source_for
+from jobs.sources import interface_url, local_window, payload_problem, source_for
 from jobs.spark import get_spark
 from quality.contracts import Contract, load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
@@ -67,10 +67,10 @@ def source_label(settings: Settings, mapping: DepartmentMapping) -> str:
     where = {
         "file_drop": str(settings.sources_dir / mapping.department),
         "object_store": f"s3://{interface.bucket}/{interface.prefix}",
-        "rest_api": settings.source_urls.get(mapping.department, interface.url or ""),
-        "jdbc": f"{settings.source_urls.get(mapping.department, interface.url or '')}#{interface.table}",
+        "rest_api": interface_url(settings, mapping),
+        "jdbc": f"{interface_url(settings, mapping)}#{interface.table}",
     }[interface.kind]
-    return f"{interface.kind}:{where.replace('{sources}', str(settings.sources_dir))}"
+    return f"{interface.kind}:{where}"
 
 
 def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict
 
 def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
     """Append the batch's accepted files to bronze (replacing the batch on a re-run); record rejects."""
-    batch = LandedBatch.from_json(json.dumps(landed))
+    batch = LandedBatch.from_dict(landed)
     spark = get_spark(settings)
     store = landing_store(settings)
     mapping = load_mappings(settings.mappings_dir)[batch.department]

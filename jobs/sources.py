@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 from pyspark.sql import functions as F
 
-from hub.settings import Settings
+from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ObjectStore, bucket_store
 from jobs.departments import DepartmentMapping, Interface
 from jobs.landing import PullWindow, Source, SourceUnavailableError
@@ -136,10 +136,15 @@ class JdbcSource:
             yield f"part-{part:05d}.json", ("\n".join(chunk) + "\n" if chunk else "").encode("utf-8")
 
 
+def interface_url(settings: Settings, mapping: DepartmentMapping) -> str:
+    """The department's REST or JDBC address: HUB_SOURCE_URLS over the registry's."""
+    url = settings.source_urls.get(mapping.department, mapping.interface.url or "")
+    return url.replace("{sources}", str(settings.sources_dir))
+
+
 def source_for(settings: Settings, mapping: DepartmentMapping) -> Source:
     interface = mapping.interface
-    url = settings.source_urls.get(mapping.department, interface.url or "")
-    url = url.replace("{sources}", str(settings.sources_dir))
+    url = interface_url(settings, mapping)
     match interface.kind:
         case "file_drop":
             return FileDropSource(settings.sources_dir / mapping.department, mapping.file_pattern)
@@ -225,6 +230,5 @@ def payload_problem(mapping: DepartmentMapping, name: str, payload: bytes) -> st
 
 def local_window(day: dt.date, days: int = 1) -> PullWindow:
     """Whole days in the district's time zone."""
-    zone = dt.timezone(dt.timedelta(hours=8))
-    start = dt.datetime.combine(day, dt.time(), zone)
+    start = dt.datetime.combine(day, dt.time(), DISTRICT_TIMEZONE)
     return PullWindow(start, start + dt.timedelta(days=days))

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from hub.identifiers import credit_code_check_char, resident_id_check_char
+from hub.settings import DISTRICT_TIMEZONE
 from hub.simulator.catalogue import CATALOGUE, Item
 from hub.working_days import WorkingCalendar, load_calendar
 
 log = logging.getLogger(__name__)
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 # Tianhe district and its neighbours in Guangzhou; ids carry the region of registration.
 REGIONS = ("440106", "440104", "440105", "440111", "440112")
 SURNAMES = "陈李张黄王林刘吴梁何郭杨罗郑谢周蔡徐邓冯曾彭萧蔡潘田董袁于余叶蒋杜苏魏程吕丁沈任姚卢傅钟"
@@ -174,7 +174,8 @@ def _materials(case_id: str, department: str, item: Item, rng: random.Random) ->
 
 def _working_hours_time(rng: random.Random, day: dt.date) -> dt.datetime:
     minutes = rng.choice((9 * 60, 14 * 60)) + rng.randint(0, 179)
-    return dt.datetime.combine(day, dt.time(minutes // 60, minutes % 60, rng.randint(0, 59)), SHANGHAI)
+    at = dt.time(minutes // 60, minutes % 60, rng.randint(0, 59))
+    return dt.datetime.combine(day, at, DISTRICT_TIMEZONE)
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ class District:
         if not working_day and channel not in ALWAYS_OPEN:
             return None
         if channel in ALWAYS_OPEN:
-            received = dt.datetime.combine(day, dt.time(), SHANGHAI) + dt.timedelta(
+            received = dt.datetime.combine(day, dt.time(), DISTRICT_TIMEZONE) + dt.timedelta(
                 seconds=rng.randint(7 * 3600, 23 * 3600)
             )
         else:
@@ -286,7 +287,7 @@ class District:
             else:
                 todays.append(opened)
                 heapq.heappush(self._pending, (decided.updated_at, self._serial, decided))
-        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), SHANGHAI)
+        end_of_day = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), DISTRICT_TIMEZONE)
         while self._pending and self._pending[0][0] < end_of_day:
             todays.append(heapq.heappop(self._pending)[2])
         todays.sort(key=lambda version: version.updated_at)

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from api.main import create_app
-from hub.airflow_runner import queued_by_assets, run_asset_triggered, run_dag
+from hub.airflow_runner import queued_by_assets, run_asset_triggered
+from hub.airflow_runner import run_ingestion as _run
 from hub.serving import BackgroundServer
 from hub.settings import Settings, get_settings
 from hub.simulator import DirtyRates, SentDay, simulate
@@ -24,7 +25,6 @@ from jobs.departments import department_names
 
 pytestmark = pytest.mark.integration
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 11, 24), dt.date(2026, 11, 25)
 DIRTY = DirtyRates(
     bad_check_char=0.03,
@@ -34,10 +34,6 @@ DIRTY = DirtyRates(
     out_of_order=0.05,
     late=0.03,
 )
-
-
-def _run(settings: Settings, department: str, day: dt.date) -> str:
-    return run_dag(settings, f"ingest_{department}", dt.datetime.combine(day, dt.time(), SHANGHAI))
 
 
 def _bronze(spark, settings: Settings) -> list[tuple[object, ...]]:
