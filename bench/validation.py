@@ -26,17 +26,32 @@ from bench.report import RESULTS_DIR, update_readme
 from hub.settings import Settings
 from hub.simulator.catalogue import CATALOGUE
 from hub.simulator.world import credit_code, resident_id
+from hub.working_days import load_calendar
 from jobs.spark import get_spark
 from quality.contracts import load_code_lists, load_contract
-from quality.row_rules import UNPARSED, compile_row_rules, tag_violations
+from quality.row_rules import (
+    UNPARSED,
+    compile_row_rules,
+    tag_violations,
+)
+
+ITEM = next(item for item in CATALOGUE if item.code == "SYJ-0201-01")
 
 
 def case_rows(spark: SparkSession, rows: int) -> DataFrame:
-    """Realistic conformed case rows: valid ids (every check runs to the end), 1% bad channel codes."""
+    """Realistic conformed case rows: valid ids (every check runs to the end), promised deadlines
+    counted in working days as departments do, 1% bad channel codes."""
     rng = random.Random(1)
     today = dt.date(2026, 11, 25)
     ids = [resident_id(rng, today) if i % 2 else credit_code(rng) for i in range(1000)]
     id_array = F.array(*[F.lit(i) for i in ids])
+    calendar = load_calendar()
+    deadlines = {}
+    for offset in range(300):
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=offset)
+        start = day if calendar.is_working_day(day) else calendar.add_working_days(day, 1)
+        deadlines[day] = calendar.add_working_days(start, ITEM.promised_days)
+    deadline_of = F.create_map(*[F.lit(x) for kv in deadlines.items() for x in kv])
     n = F.col("id")
     received = F.timestamp_seconds(F.lit(1_767_225_600) + (n * 7919) % 25_000_000)
     return spark.range(rows).select(
@@ -45,13 +60,13 @@ def case_rows(spark: SparkSession, rows: int) -> DataFrame:
         id_array[(n % 1000).cast("int")].alias("subject_id"),
         F.when(n % 2 == 1, "person").otherwise("entity").alias("subject_type"),
         F.lit("广州市粤香餐饮有限公司").alias("subject_name"),
-        F.lit("SYJ-0201-01").alias("item_code"),
-        F.lit("食品经营许可证核发").alias("item_name"),
+        F.lit(ITEM.code).alias("item_code"),
+        F.lit(ITEM.name).alias("item_name"),
         F.when(n % 100 == 0, "fax").otherwise("window").alias("channel"),
         F.lit("completed").alias("status"),
         received.alias("received_at"),
         (received + F.expr("INTERVAL 2 DAYS")).alias("decided_at"),
-        F.date_add(F.to_date(received), 7).alias("promised_deadline"),
+        deadline_of[F.to_date(received)].alias("promised_deadline"),
         F.lit("street").alias("handling_tier"),
         (received + F.expr("INTERVAL 2 DAYS")).alias("updated_at"),
         F.array().cast("array<string>").alias(UNPARSED),
@@ -75,8 +90,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     spark = get_spark(Settings(home=work))
     contract = load_contract("case")
-    catalogue = {"approval_item.item_code": [item.code for item in CATALOGUE]}
-    rules = compile_row_rules(contract, load_code_lists(), catalogue)
+    reference_data = {
+        "approval_item": spark.createDataFrame(
+            [(item.code, item.promised_days) for item in CATALOGUE], "item_code string, promised_days int"
+        ),
+    }
+    rules = compile_row_rules(contract, load_code_lists(), reference_data)
     source = str(work / "input.parquet")
     case_rows(spark, args.rows).write.mode("overwrite").parquet(source)
 

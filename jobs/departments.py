@@ -7,7 +7,7 @@ department is adding a file; the ingestion DAGs are generated from this registry
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +33,20 @@ class Interface:
 
 
 @dataclass(frozen=True)
+class NestedDataset:
+    """Records of another contract carried inside each case record, such as its materials.
+
+    `path` names the list in the case record: a JSON list, or a column holding one as JSON text
+    (CSV and database exports). Each element becomes one record; its `fields` map contract fields
+    to "element.<path>" inside the element or "parent.<path>" in the case record around it.
+    """
+
+    path: str
+    fields: dict[str, str]
+    codes: dict[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
 class DepartmentMapping:
     department: str
     name: str
@@ -48,13 +62,20 @@ class DepartmentMapping:
     records_path: str = ""  # json: the key holding the records ("" when the document is the array)
     # Fields the department sends that no contract takes yet; known, so not reported as drift.
     unmapped_fields: tuple[str, ...] = ()
+    nested: dict[str, NestedDataset] = field(default_factory=dict)  # contract name -> its records
+
+    def for_nested(self, contract: str) -> DepartmentMapping:
+        """This department's mapping as `conform` reads it for the records nested under `contract`."""
+        nested = self.nested[contract]
+        return replace(self, contract=contract, fields=nested.fields, codes=nested.codes, nested={})
 
 
 def _mapping(doc: dict[str, Any], path: Path) -> DepartmentMapping:
     try:
         interface = Interface(**doc.pop("interface"))
         unmapped = tuple(doc.pop("unmapped_fields", ()))
-        return DepartmentMapping(interface=interface, unmapped_fields=unmapped, **doc)
+        nested = {name: NestedDataset(**spec) for name, spec in doc.pop("nested", {}).items()}
+        return DepartmentMapping(interface=interface, unmapped_fields=unmapped, nested=nested, **doc)
     except (KeyError, TypeError) as error:
         raise ValueError(f"department registry file {path.name}: {error}") from error
 

@@ -27,7 +27,14 @@ from jobs.sources import interface_url, local_window, payload_problem, source_fo
 from jobs.spark import get_spark
 from quality.contracts import Contract, load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
-from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, compile_row_rules, tag_violations
+from quality.row_rules import (
+    UNPARSED,
+    VIOLATIONS,
+    RowRule,
+    compile_row_rules,
+    reference_data_needed,
+    tag_violations,
+)
 from quality.spark_schema import spark_schema
 
 log = logging.getLogger("hub.pipeline")
@@ -166,21 +173,16 @@ def publish_catalogue(settings: Settings) -> dict[str, Any]:
     return {"items": published}
 
 
-def reference_keys(settings: Settings, contract: Contract) -> dict[str, list[str]]:
-    """The keys of every dataset the contract's fields reference, read from silver."""
+def reference_data(settings: Settings, contract: Contract) -> dict[str, DataFrame]:
+    """The silver tables the contract's cross-dataset rules read, by contract name."""
     spark = get_spark(settings)
-    keys: dict[str, list[str]] = {}
-    for target in {f.references for f in contract.fields if f.references}:
-        table, column = target.split(".", 1)
-        uri = table_uri(settings, "silver", table)
+    data: dict[str, DataFrame] = {}
+    for name in reference_data_needed(contract):
+        uri = table_uri(settings, "silver", name)
         if not DeltaTable.isDeltaTable(spark, uri):
-            raise RuntimeError(
-                f"contract {contract.name} references {target}, but silver/{table} is not published"
-            )
-        keys[target] = [
-            r[0] for r in spark.read.format("delta").load(uri).select(column).distinct().collect()
-        ]
-    return keys
+            raise RuntimeError(f"contract {contract.name} needs silver/{name}, which is not published")
+        data[name] = spark.read.format("delta").load(uri)
+    return data
 
 
 def pending_batches(settings: Settings) -> list[tuple[str, str]]:
@@ -257,7 +259,7 @@ def conform_silver(settings: Settings, department: str, batch_ids: list[str]) ->
         return []
     spark = get_spark(settings)
     contract = load_contract("case")
-    rules = compile_row_rules(contract, load_code_lists(), reference_keys(settings, contract))
+    rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
     batch_rows = (
         spark.read.format("delta")
         .load(table_uri(settings, *BRONZE_CASES))
@@ -360,7 +362,7 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
     """
     spark = get_spark(settings)
     contract = load_contract("case")
-    rules = compile_row_rules(contract, load_code_lists(), reference_keys(settings, contract))
+    rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
     quarantine_uri = table_uri(settings, *QUARANTINE)
     held = spark.read.format("delta").load(quarantine_uri).where(F.col("contract") == contract.name)
     # Checkpoint what is read: the quarantine table is rewritten below from rows derived from it.

@@ -162,7 +162,8 @@ def source_for(settings: Settings, mapping: DepartmentMapping) -> Source:
 
 
 def _expected_top_level(mapping: DepartmentMapping) -> set[str]:
-    return {source.split(".", 1)[0] for source in mapping.fields.values()}
+    nested_lists = {nested.path.split(".", 1)[0] for nested in mapping.nested.values()}
+    return {source.split(".", 1)[0] for source in mapping.fields.values()} | nested_lists
 
 
 def _drift(mapping: DepartmentMapping, present: set[str]) -> str | None:

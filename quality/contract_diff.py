@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from quality.contracts import RULE_ENGINE
+from quality.contracts import RULE_ENGINE, Reference, table_references
 
 CodeLists = Mapping[str, Collection[str]]  # list name -> its codes
 
@@ -61,6 +61,7 @@ def diff_contracts(
             changes.append(_added(name, prop))
         else:
             changes.extend(_field_changes(name, old_props[name], prop, old_code_lists, new_code_lists))
+    changes.extend(_reference_changes(_references(old), _references(new)))
     return changes
 
 
@@ -110,8 +111,10 @@ def _rules(prop: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _references(prop: Mapping[str, Any]) -> str | None:
-    return next((r["to"] for r in prop.get("relationships", [])), None)
+def _references(document: Mapping[str, Any]) -> dict[tuple[str, ...], Reference]:
+    """Property-level and schema-level references alike, by the columns that must resolve."""
+    (table,) = document["schema"]
+    return {r.columns: r for r in table_references(str(document.get("name", "")), table)}
 
 
 def _major(version: str) -> int | None:
@@ -152,7 +155,6 @@ def _field_changes(
             "before they may keep receiving it",
         )
     yield from _rule_changes(name, _rules(old), _rules(new))
-    yield from _reference_change(name, _references(old), _references(new))
 
 
 def _type_change(name: str, old: str, new: str) -> Iterator[Change]:
@@ -309,21 +311,31 @@ def _rule_changes(name: str, old: Mapping[str, str], new: Mapping[str, str]) -> 
         )
 
 
-def _reference_change(name: str, old: str | None, new: str | None) -> Iterator[Change]:
-    if old == new:
-        return
-    if new is None:
-        yield Change(
-            name,
-            "reference_removed",
-            True,
-            f"field {name} no longer has to exist in {old}: every row that passed still passes",
-        )
-    else:
-        yield Change(
-            name,
-            "reference_changed",
-            False,
-            f"field {name} must now exist in {new} (was {old or 'unchecked'}): "
-            "rows that passed may now be quarantined",
-        )
+def _target(ref: Reference) -> str:
+    return f"{ref.target}.({', '.join(ref.target_columns)})"
+
+
+def _reference_changes(
+    old: Mapping[tuple[str, ...], Reference], new: Mapping[tuple[str, ...], Reference]
+) -> Iterator[Change]:
+    for columns in sorted(old.keys() | new.keys()):
+        before, after = old.get(columns), new.get(columns)
+        if before == after:
+            continue
+        what = ", ".join(columns)
+        if after is None:
+            assert before is not None
+            yield Change(
+                before.rule_field,
+                "reference_removed",
+                True,
+                f"({what}) no longer has to exist in {_target(before)}: every row that passed still passes",
+            )
+        else:
+            yield Change(
+                after.rule_field,
+                "reference_changed",
+                False,
+                f"({what}) must now exist in {_target(after)} (was "
+                f"{_target(before) if before else 'unchecked'}): rows that passed may now be quarantined",
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -45,7 +46,21 @@ class Field:
     personal_data: bool
     code_list: str | None
     rules: tuple[RuleSpec, ...]
-    references: str | None  # "<contract>.<field>" this field's value must exist in
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key: the values of `columns` must exist together in `target_columns` of `target`."""
+
+    columns: tuple[str, ...]
+    target: str  # the referenced contract
+    target_columns: tuple[str, ...]
+
+    @property
+    def rule_field(self) -> str:
+        """The field a broken reference is reported on: the last column (the one not shared, such
+        as case_id in (department, case_id))."""
+        return self.columns[-1]
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,7 @@ class Contract:
     name: str
     version: str
     fields: tuple[Field, ...]
+    references: tuple[Reference, ...] = ()
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -89,8 +105,30 @@ def _field(prop: dict[str, Any]) -> Field:
             for q in prop.get("quality", [])
             if q.get("type") == "custom" and q.get("engine") == RULE_ENGINE
         ),
-        references=next((r["to"] for r in prop.get("relationships", [])), None),
     )
+
+
+def _qualified(contract: str, names: str | list[str]) -> tuple[str, tuple[str, ...]]:
+    """("case", ("department", "case_id")) from "case.case_id" or ["case.department", "case.case_id"]."""
+    pairs = [n.split(".", 1) for n in ([names] if isinstance(names, str) else names)]
+    tables = {t for t, _ in pairs}
+    if len(tables) != 1:
+        raise ValueError(f"contract {contract}: a relationship spans several tables: {names}")
+    return tables.pop(), tuple(c for _, c in pairs)
+
+
+def table_references(name: str, table: Mapping[str, Any]) -> tuple[Reference, ...]:
+    """Property-level relationships (one column) and schema-level ones (composite keys)."""
+    found = []
+    for prop in table["properties"]:
+        for rel in prop.get("relationships", []):
+            target, target_columns = _qualified(name, rel["to"])
+            found.append(Reference((prop["name"],), target, target_columns))
+    for rel in table.get("relationships", []):
+        _, columns = _qualified(name, rel["from"])
+        target, target_columns = _qualified(name, rel["to"])
+        found.append(Reference(columns, target, target_columns))
+    return tuple(found)
 
 
 @cache
@@ -101,6 +139,7 @@ def load_contract(name: str, directory: Path = CONTRACTS_DIR) -> Contract:
         name=document["name"],
         version=document["version"],
         fields=tuple(_field(p) for p in table["properties"]),
+        references=table_references(document["name"], table),
     )
 
 

@@ -102,9 +102,13 @@ class Subject:
 
 @dataclass(frozen=True)
 class Material:
+    material_id: str
     material_type: str
     object_key: str
     sha256: str
+    accepted: bool
+    submitted_at: dt.datetime
+    valid_until: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -163,12 +167,49 @@ class SubjectPool:
         return self.subject(index)
 
 
-def _materials(case_id: str, department: str, item: Item, rng: random.Random) -> tuple[Material, ...]:
+def _valid_until(rule: str, subject_id: str, material_type: str) -> dt.date | None:
+    """The last day the applicant's copy may be reused, under its type's validity rule; derived
+    from the subject and type, so one file has one validity whichever case carries it."""
+    rng = random.Random(f"{subject_id}/{material_type}")
+    issued = dt.date(2026, 1, 1) - dt.timedelta(days=rng.randint(0, 600))
+    match rule:
+        case "one_year":
+            return issued + dt.timedelta(days=365)
+        case "until_lease_end":
+            return issued + dt.timedelta(days=365 * rng.randint(1, 3))
+        case "until_id_expiry":
+            return issued + dt.timedelta(days=365 * rng.choice((5, 10, 20)))
+    return None  # single use, or valid while the entity is active
+
+
+def _materials(
+    case_id: str, subject: Subject, item: Item, received: dt.datetime, rng: random.Random
+) -> tuple[Material, ...]:
     chosen = [r for r in item.requirements if r.mandatory or rng.random() < 0.4]
+    # Attributes come from a generator of their own, so adding one never reshuffles the district.
+    own = random.Random(f"materials/{case_id}")
     out = []
-    for requirement in chosen:
-        key = f"materials/{department}/{case_id}/{requirement.material_type}.pdf"
-        out.append(Material(requirement.material_type, key, hashlib.sha256(key.encode()).hexdigest()))
+    for n, requirement in enumerate(chosen, start=1):
+        if requirement.reusable:
+            # The applicant's own copy: the same file whichever department it is handed to.
+            digest = hashlib.sha256(f"{subject.subject_id}/{requirement.material_type}".encode()).hexdigest()
+            key = f"materials/{digest[:2]}/{digest}.pdf"
+        else:
+            key = f"materials/{item.department}/{case_id}/{requirement.material_type}.pdf"
+            digest = hashlib.sha256(key.encode()).hexdigest()
+        out.append(
+            Material(
+                material_id=f"{case_id}-{n:02d}",
+                material_type=requirement.material_type,
+                object_key=key,
+                sha256=digest,
+                accepted=own.random() > 0.03,
+                submitted_at=received,
+                valid_until=_valid_until(
+                    requirement.validity_rule, subject.subject_id, requirement.material_type
+                ),
+            )
+        )
     return tuple(out)
 
 
@@ -260,7 +301,7 @@ class District:
             promised_deadline=promised,
             supplement_rounds=0,
             updated_at=received,
-            materials=_materials(case_id, item.department, item, rng),
+            materials=_materials(case_id, subject, item, received, rng),
         )
 
     def day(self, day: dt.date) -> Iterator[CaseVersion]:

@@ -7,8 +7,14 @@ from pyspark.sql import DataFrame, SparkSession
 
 from hub.simulator.catalogue import CATALOGUE
 
-# The item catalogue's keys, which the case contract's item_code references.
-CATALOGUE_KEYS = {"approval_item.item_code": [item.code for item in CATALOGUE]}
+
+def case_reference_data(spark: SparkSession) -> dict[str, DataFrame]:
+    """What the case contract's rules look up: the item catalogue (the columns they read)."""
+    items = spark.createDataFrame(
+        [(item.code, item.promised_days) for item in CATALOGUE], "item_code string, promised_days int"
+    )
+    return {"approval_item": items}
+
 
 BRONZE_SCHEMA = "_department string, _batch_id string, record string, _source_file string, _source_line int"
 
@@ -21,7 +27,8 @@ GOOD_FOOD_DRUG_RECORD: dict[str, Any] = {
     "state": "DONE",
     "receivedAt": "2026-11-01T09:00:00",
     "decidedAt": "2026-11-02T10:00:00",
-    "deadline": "2026-11-04",
+    # Received on a Sunday: the item's 3 promised working days count from Monday 2 November.
+    "deadline": "2026-11-05",
     "updatedAt": "2026-11-02T10:00:00",
 }
 

@@ -10,8 +10,8 @@ from pyspark.sql import SparkSession
 from jobs.departments import load_mappings
 from jobs.silver import conform, split_by_rules
 from quality.contracts import load_code_lists, load_contract
-from quality.row_rules import MissingReferenceKeysError, compile_row_rules
-from tests.spark.bronze_records import CATALOGUE_KEYS, GOOD_FOOD_DRUG_RECORD, food_drug_bronze
+from quality.row_rules import MissingReferenceDataError, compile_row_rules
+from tests.spark.bronze_records import GOOD_FOOD_DRUG_RECORD, case_reference_data, food_drug_bronze
 
 pytestmark = pytest.mark.spark
 
@@ -69,6 +69,13 @@ CORPUS: dict[str, list[dict[str, Any]]] = {
     "case.item_code.references": planted(
         3, item__code=lambda i: ["SYJ-9999-01", "syj-0202-01", "SCJG-0101"][i]
     ),
+    # Counted in calendar days, from the receipt day, or across National Day (due 12 October).
+    "case.promised_deadline.matches_promised_days": planted(
+        3,
+        receivedAt=lambda i: ["2026-11-01T09:00:00", "2026-11-02T09:00:00", "2026-10-01T09:00:00"][i],
+        decidedAt=lambda i: ["2026-11-03T09:00:00", "2026-11-03T09:00:00", "2026-10-09T09:00:00"][i],
+        deadline=lambda i: ["2026-11-04", "2026-11-04", "2026-10-06"][i],
+    ),
     "case.updated_at.not_in_future": planted(3, updatedAt=lambda i: f"209{i}-01-01T09:00:00"),
 }
 # A value that fails to parse is also missing: both rules fire, and both are reported.
@@ -83,7 +90,7 @@ UNREACHABLE = {"case.department.required", "case.department.code_list"}
 
 def test_every_rule_catches_its_planted_rows(spark: SparkSession) -> None:
     contract = load_contract("case")
-    rules = compile_row_rules(contract, load_code_lists(), CATALOGUE_KEYS)
+    rules = compile_row_rules(contract, load_code_lists(), case_reference_data(spark))
     assert {r.rule_id for r in rules} - UNREACHABLE == set(CORPUS), "every rule has a planted corpus"
 
     records = [(rule_id, row) for rule_id, rows in CORPUS.items() for row in rows] + [("", GOOD)] * 5
@@ -101,6 +108,7 @@ def test_every_rule_catches_its_planted_rows(spark: SparkSession) -> None:
     assert all(per_rule[rule_id] >= 3 for rule_id in CORPUS)
 
 
-def test_a_reference_without_its_keys_is_an_error_not_a_skipped_rule(spark: SparkSession) -> None:
-    with pytest.raises(MissingReferenceKeysError, match=r"item_code references approval_item\.item_code"):
-        compile_row_rules(load_contract("case"), load_code_lists())
+def test_missing_reference_data_is_an_error_not_a_skipped_rule(spark: SparkSession) -> None:
+    contract, code_lists = load_contract("case"), load_code_lists()
+    with pytest.raises(MissingReferenceDataError, match="needs approval_item, which was not given"):
+        compile_row_rules(contract, code_lists)

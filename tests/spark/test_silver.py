@@ -4,13 +4,19 @@ import json
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from jobs.departments import load_mappings
 from jobs.silver import conform, split_by_rules
 from quality.contracts import CONTRACTS_DIR, load_code_lists, load_contract
-from quality.row_rules import compile_row_rules
+from quality.row_rules import (
+    UNPARSED,
+    VIOLATIONS,
+    compile_row_rules,
+    tag_violations,
+)
 from quality.spark_schema import spark_schema
-from tests.spark.bronze_records import CATALOGUE_KEYS, GOOD_FOOD_DRUG_RECORD, food_drug_bronze
+from tests.spark.bronze_records import GOOD_FOOD_DRUG_RECORD, case_reference_data, food_drug_bronze
 
 pytestmark = pytest.mark.spark
 
@@ -32,7 +38,7 @@ def test_bad_rows_are_quarantined_with_every_rule_they_break(spark: SparkSession
         contract,
     )
     split = split_by_rules(
-        conformed, compile_row_rules(contract, load_code_lists(), CATALOGUE_KEYS), contract
+        conformed, compile_row_rules(contract, load_code_lists(), case_reference_data(spark)), contract
     )
 
     valid = split.valid.collect()
@@ -50,17 +56,18 @@ def test_bad_rows_are_quarantined_with_every_rule_they_break(spark: SparkSession
     assert json.loads(line_2["raw_record"])["channel"] == "FAX"  # the payload is kept as it came
 
 
-def test_every_contract_compiles_to_row_rules(spark: SparkSession) -> None:
-    contracts = [
-        load_contract(p.name.removesuffix(".odcs.yaml")) for p in sorted(CONTRACTS_DIR.glob("*.odcs.yaml"))
-    ]
-    # Large references (a material's case) will be checked by a join; here any key set will do.
-    keys = {f.references: ["K1"] for c in contracts for f in c.fields if f.references}
-    for contract in contracts:
-        rules = compile_row_rules(contract, load_code_lists(), keys)
+def test_every_contract_compiles_to_row_rules_that_spark_can_plan(spark: SparkSession) -> None:
+    contracts = {p.name.removesuffix(".odcs.yaml"): None for p in sorted(CONTRACTS_DIR.glob("*.odcs.yaml"))}
+    tables = {name: spark.createDataFrame([], spark_schema(load_contract(name))) for name in contracts}
+    for name, table in tables.items():
+        contract = load_contract(name)
+        rules = compile_row_rules(contract, load_code_lists(), tables)
         declared = {f"{contract.name}.{f.name}.{r.name}" for f in contract.fields for r in f.rules}
-        declared |= {f"{contract.name}.{f.name}.references" for f in contract.fields if f.references}
+        declared |= {f"{contract.name}.{r.rule_field}.references" for r in contract.references}
         assert declared <= {r.rule_id for r in rules}
+        # Planning the tagging query resolves every column the rules and their lookups read.
+        tagged = tag_violations(table.withColumn(UNPARSED, F.array().cast("array<string>")), rules)
+        assert tagged.columns == [*table.columns, UNPARSED, VIOLATIONS], name
 
 
 def test_conformed_rows_have_the_contract_schema(spark: SparkSession) -> None:
