@@ -48,9 +48,9 @@ def show_pipeline_progress(step: Step) -> None:
 def report_run(settings: Settings, step: Step) -> list[str]:
     """Print how each batch reconciled and a few quarantined rows; return the shared subjects."""
     batches = read_table_rows(settings, "quality", "batch_reconciliation")
-    for rec in sorted(batches, key=lambda r: str(r["batch_id"])):
+    for rec in sorted(batches, key=lambda r: (str(r["batch_id"]), str(r["contract"]))):
         step(
-            f"  {rec['batch_id']}: {rec['rows_in']} rows in = {rec['rows_valid']} valid "
+            f"  {rec['batch_id']} {rec['contract']}: {rec['rows_in']} rows in = {rec['rows_valid']} valid "
             f"+ {rec['rows_quarantined']} quarantined"
         )
     for bad in read_table_rows(settings, "silver", "quarantine")[:3]:

@@ -38,6 +38,8 @@ def read_records(spark: SparkSession, uris: list[str], mapping: DepartmentMappin
     if mapping.format == "csv":
         raw = (
             spark.read.option("header", True)
+            # RFC 4180 quoting: a quote inside a quoted field is doubled (JSON text in a cell).
+            .option("escape", '"')
             .option("encoding", mapping.encoding)
             .option("mode", "PERMISSIVE")
             .csv(uris)

@@ -52,8 +52,8 @@ GOLD_PROFILE = ("gold", "subject_profile")
 CATALOGUE = ("silver", "approval_item")
 FILE_INCIDENTS = ("quality", "file_incidents")
 RECONCILIATION_SCHEMA = (
-    "batch_id string, rows_in long, rows_valid long, rows_quarantined long, department string, "
-    "checked_at timestamp"
+    "batch_id string, contract string, rows_in long, rows_valid long, rows_quarantined long, "
+    "department string, checked_at timestamp"
 )
 FILE_INCIDENT_SCHEMA = (
     "department string, batch_id string, file string, sha256 string, reason string, landed_at string"
@@ -202,8 +202,10 @@ def pending_batches(settings: Settings) -> list[tuple[str, str]]:
     return sorted(((r["_department"], r["_batch_id"]) for r in rows), key=lambda b: (b[1][-8:], b[0]))
 
 
-CASE_KEY = ["department", "case_id"]
-CASE_VERSION = "updated_at"
+# The field that orders each silver contract's records: a newer version replaces an older one.
+RECORD_VERSION = {"case": "updated_at", "material": "submitted_at"}
+# Silver contracts in the order they are conformed: a material's case must be in silver first.
+SILVER_CONTRACTS = ("case", "material")
 
 
 def _rows_per_batch(df: DataFrame) -> dict[str, int]:
@@ -242,32 +244,36 @@ def _checked(
         tagged.unpersist()
 
 
-def _upsert_cases(settings: Settings, valid: DataFrame) -> None:
+def _upsert(settings: Settings, contract: Contract, valid: DataFrame) -> None:
+    keys = [f.name for f in contract.fields if f.primary_key]
+    version = RECORD_VERSION[contract.name]
     silver.upsert(
         valid.sparkSession,
-        silver.latest_per_key(valid, CASE_KEY, CASE_VERSION),
-        table_uri(settings, *SILVER_CASES),
-        CASE_KEY,
-        CASE_VERSION,
+        silver.latest_per_key(valid, keys, version),
+        table_uri(settings, "silver", contract.name),
+        keys,
+        version,
     )
 
 
-def conform_silver(settings: Settings, department: str, batch_ids: list[str]) -> list[dict[str, Any]]:
-    """Conform a department's bronze batches in one pass: valid rows upserted into silver, the rest
-    quarantined with reasons, and each batch's counts reconciled and recorded."""
-    if not batch_ids:
-        return []
-    spark = get_spark(settings)
-    contract = load_contract("case")
+def _sends(mapping: DepartmentMapping, contract: str) -> bool:
+    return contract == mapping.contract or contract in mapping.nested
+
+
+def _mapping_of(mapping: DepartmentMapping, contract: str) -> DepartmentMapping:
+    """How to conform the department's records of `contract`: its own or a nested dataset's mapping."""
+    return mapping if contract == mapping.contract else mapping.for_nested(contract)
+
+
+def _conform_contract(
+    settings: Settings, contract: Contract, rows: DataFrame, mapping: DepartmentMapping, batch_ids: list[str]
+) -> list[silver.Reconciliation]:
+    # Reference data is read now, after the contracts conformed before this one were written.
     rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
-    batch_rows = (
-        spark.read.format("delta")
-        .load(table_uri(settings, *BRONZE_CASES))
-        .where((F.col("_department") == department) & F.col("_batch_id").isin(batch_ids))
-    )
-    mapping = load_mappings(settings.mappings_dir)[department]
-    with _checked(batch_rows, mapping, contract, rules) as (valid, quarantined, results):
-        silver.replace_batches(quarantined, table_uri(settings, *QUARANTINE), batch_ids)
+    with _checked(rows, mapping, contract, rules) as (valid, quarantined, results):
+        silver.replace_batches(
+            quarantined, table_uri(settings, *QUARANTINE), batch_ids, contract=contract.name
+        )
         per_rule = silver.rule_results(quarantined, rules, batch_ids).select(
             "batch_id",
             F.lit(contract.name).alias("contract"),
@@ -279,17 +285,42 @@ def conform_silver(settings: Settings, department: str, batch_ids: list[str]) ->
             "sample_file",
             F.current_timestamp().alias("checked_at"),
         )
-        silver.replace_batches(per_rule, table_uri(settings, *RULE_RESULTS), batch_ids, column="batch_id")
-        _upsert_cases(settings, valid)
+        silver.replace_batches(
+            per_rule, table_uri(settings, *RULE_RESULTS), batch_ids, column="batch_id", contract=contract.name
+        )
+        _upsert(settings, contract, valid)
+    return results
+
+
+def conform_silver(settings: Settings, department: str, batch_ids: list[str]) -> list[dict[str, Any]]:
+    """Conform a department's bronze batches, each contract it sends in one pass: valid rows
+    upserted into silver, the rest quarantined with reasons, and each batch's counts per contract
+    reconciled and recorded. A batch counts as done once its reconciliation is written, last."""
+    if not batch_ids:
+        return []
+    spark = get_spark(settings)
+    batch_rows = (
+        spark.read.format("delta")
+        .load(table_uri(settings, *BRONZE_CASES))
+        .where((F.col("_department") == department) & F.col("_batch_id").isin(batch_ids))
+    )
+    mapping = load_mappings(settings.mappings_dir)[department]
     checked_at = dt.datetime.now(dt.UTC)
-    records = [asdict(r) | {"department": department, "checked_at": checked_at} for r in results]
-    # A batch with no rows at all (a quiet day) is reconciled too: 0 = 0 + 0.
-    seen = {r.batch_id for r in results}
-    records += [
-        asdict(silver.Reconciliation(b, 0, 0, 0)) | {"department": department, "checked_at": checked_at}
-        for b in batch_ids
-        if b not in seen
-    ]
+    records: list[dict[str, Any]] = []
+    for name in (c for c in SILVER_CONTRACTS if _sends(mapping, c)):
+        rows = (
+            batch_rows
+            if name == mapping.contract
+            else silver.nested_records(batch_rows, mapping.nested[name])
+        )
+        results = _conform_contract(
+            settings, load_contract(name), rows, _mapping_of(mapping, name), batch_ids
+        )
+        # A batch with no rows of the contract (a quiet day) is reconciled too: 0 = 0 + 0.
+        seen = {r.batch_id for r in results}
+        results += [silver.Reconciliation(b, 0, 0, 0) for b in batch_ids if b not in seen]
+        extra = {"contract": name, "department": department, "checked_at": checked_at}
+        records += [asdict(r) | extra for r in results]
     silver.replace_batches(
         spark.createDataFrame(records, RECONCILIATION_SCHEMA),
         table_uri(settings, *RECONCILIATION),
@@ -298,7 +329,8 @@ def conform_silver(settings: Settings, department: str, batch_ids: list[str]) ->
     )
     for r in records:
         log.info(
-            "silver %s: %d in = %d valid + %d quarantined",
+            "silver %s %s: %d in = %d valid + %d quarantined",
+            r["contract"],
             r["batch_id"],
             r["rows_in"],
             r["rows_valid"],
@@ -308,32 +340,46 @@ def conform_silver(settings: Settings, department: str, batch_ids: list[str]) ->
 
 
 def validate_silver(settings: Settings) -> dict[str, Any]:
-    """The batch gate: the contract's GX suite over silver.case; results kept, Data Docs rendered."""
+    """The batch gate: each silver table against its contract's GX suite; results kept, Data Docs
+    rendered. Every table is gated before any failure is raised, so the docs show them all."""
     spark = get_spark(settings)
-    contract = load_contract("case")
-    cases = spark.read.format("delta").load(table_uri(settings, *SILVER_CASES))
-    gate = validate(
-        cases.select(*contract.field_names),
-        compile_suite(contract, load_code_lists()),
-        "case",
-        docs_dir=settings.gx_docs_dir,
-    )
-    validated_at = dt.datetime.now(dt.UTC)
-    summary = {
-        "suite": gate.suite,
-        "success": gate.success,
-        "evaluated": gate.evaluated,
-        "failed": gate.failed_expectations,
-    }
-    spark.createDataFrame([summary | {"validated_at": validated_at}], GATE_RESULT_SCHEMA).write.format(
-        "delta"
-    ).mode("append").save(table_uri(settings, *GATE_RESULTS))
-    if not gate.success:
-        raise QualityGateError(
-            f"GX suite {gate.suite} failed: {gate.failed_expectations}; Data Docs in {settings.gx_docs_dir}"
+    summaries: list[dict[str, Any]] = []
+    for name in SILVER_CONTRACTS:
+        uri = table_uri(settings, "silver", name)
+        if not DeltaTable.isDeltaTable(spark, uri):
+            continue
+        contract = load_contract(name)
+        gate = validate(
+            spark.read.format("delta").load(uri).select(*contract.field_names),
+            compile_suite(contract, load_code_lists()),
+            name,
+            docs_dir=settings.gx_docs_dir,
         )
-    log.info("GX suite %s passed on silver.case: %d expectations", gate.suite, gate.evaluated)
-    return summary | {"validated_at": validated_at.isoformat()}
+        summaries.append(
+            {
+                "suite": gate.suite,
+                "success": gate.success,
+                "evaluated": gate.evaluated,
+                "failed": gate.failed_expectations,
+            }
+        )
+    validated_at = dt.datetime.now(dt.UTC)
+    spark.createDataFrame(
+        [summary | {"validated_at": validated_at} for summary in summaries], GATE_RESULT_SCHEMA
+    ).write.format("delta").mode("append").save(table_uri(settings, *GATE_RESULTS))
+    failed = [summary for summary in summaries if not summary["success"]]
+    if failed:
+        raise QualityGateError(
+            "; ".join(f"GX suite {f['suite']} failed: {f['failed']}" for f in failed)
+            + f"; Data Docs in {settings.gx_docs_dir}"
+        )
+    for summary in summaries:
+        log.info("GX suite %s passed: %d expectations", summary["suite"], summary["evaluated"])
+    return {
+        "suites": [summary["suite"] for summary in summaries],
+        "evaluated": sum(summary["evaluated"] for summary in summaries),
+        "validated_at": validated_at.isoformat(),
+    }
 
 
 def build_gold(settings: Settings) -> dict[str, Any]:
@@ -355,39 +401,56 @@ def build_gold(settings: Settings) -> dict[str, Any]:
 
 
 def replay_quarantine(settings: Settings) -> dict[str, int]:
-    """Re-conform every quarantined row with today's mappings and contract.
+    """Re-conform every quarantined row with today's mappings and contracts.
 
     Rows that pass now are upserted into silver and leave quarantine; the rest stay, with the
-    rules they break now. Meant for after a mapping or contract fix.
+    rules they break now. Meant for after a mapping or contract fix. Contracts replay in silver
+    order, so a case released first lets its materials' reference resolve.
     """
     spark = get_spark(settings)
-    contract = load_contract("case")
-    rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
     quarantine_uri = table_uri(settings, *QUARANTINE)
-    held = spark.read.format("delta").load(quarantine_uri).where(F.col("contract") == contract.name)
     # Checkpoint what is read: the quarantine table is rewritten below from rows derived from it.
-    as_bronze = held.select(
-        "_department", "_batch_id", F.col("raw_record").alias(bronze.RECORD), "_source_file", "_source_line"
-    ).localCheckpoint()
+    held = (
+        spark.read.format("delta")
+        .load(quarantine_uri)
+        .select(
+            "contract",
+            "_department",
+            "_batch_id",
+            F.col("raw_record").alias(bronze.RECORD),
+            "_source_file",
+            "_source_line",
+        )
+        .localCheckpoint()
+    )
     totals = {"replayed": 0, "released": 0, "still_quarantined": 0}
-    for department, mapping in load_mappings(settings.mappings_dir).items():
-        rows = as_bronze.where(F.col("_department") == department)
-        with _checked(rows, mapping, contract, rules) as (released, still, results):
-            result = silver.Reconciliation(
-                f"replay of {department}",
-                sum(r.rows_in for r in results),
-                sum(r.rows_valid for r in results),
-                sum(r.rows_quarantined for r in results),
-            )
-            if result.rows_in == 0:
+    mappings = load_mappings(settings.mappings_dir)
+    for name in SILVER_CONTRACTS:
+        contract = load_contract(name)
+        rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
+        for department, mapping in mappings.items():
+            if not _sends(mapping, name):
                 continue
-            _upsert_cases(settings, released)
-            still.write.format("delta").mode("overwrite").option(
-                "replaceWhere", f"contract = '{contract.name}' AND _department = '{department}'"
-            ).save(quarantine_uri)
-        totals["replayed"] += result.rows_in
-        totals["released"] += result.rows_valid
-        totals["still_quarantined"] += result.rows_quarantined
+            rows = held.where((F.col("contract") == name) & (F.col("_department") == department)).drop(
+                "contract"
+            )
+            # Held rows are records of the contract already: nested ones were unwrapped when held.
+            with _checked(rows, _mapping_of(mapping, name), contract, rules) as (released, still, results):
+                result = silver.Reconciliation(
+                    f"replay of {department} {name}",
+                    sum(r.rows_in for r in results),
+                    sum(r.rows_valid for r in results),
+                    sum(r.rows_quarantined for r in results),
+                )
+                if result.rows_in == 0:
+                    continue
+                _upsert(settings, contract, released)
+                still.write.format("delta").mode("overwrite").option(
+                    "replaceWhere", f"contract = '{name}' AND _department = '{department}'"
+                ).save(quarantine_uri)
+            totals["replayed"] += result.rows_in
+            totals["released"] += result.rows_valid
+            totals["still_quarantined"] += result.rows_quarantined
     log.info(
         "quarantine replay: %(replayed)d rows, %(released)d released, %(still_quarantined)d still held",
         totals,

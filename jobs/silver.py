@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, StringType, TimestampType
 
 from jobs.bronze import RECORD
-from jobs.departments import DepartmentMapping
+from jobs.departments import DepartmentMapping, NestedDataset
 from quality.contracts import Contract
 from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, reasons_for, tag_violations
 from quality.spark_schema import spark_type
@@ -67,6 +67,28 @@ def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -
             unparsed.append(F.when(raw.isNotNull() & value.isNull(), F.lit(field.name)))
     unparsed_col = F.filter(F.array(*unparsed), lambda x: x.isNotNull()) if unparsed else F.array()
     return bronze.select(*typed, unparsed_col.alias(UNPARSED), RECORD, *LINEAGE)
+
+
+def nested_records(bronze: DataFrame, nested: NestedDataset) -> DataFrame:
+    """One bronze-shaped row per element of each record's nested list (a case's materials): the
+    record becomes {"parent": <the case record>, "element": <the element>}; lineage stays the case
+    record's. A list that is there but not a JSON list gives one row with a null element, so it is
+    quarantined (its fields are missing) instead of vanishing; a missing or empty list gives none."""
+    listed = F.get_json_object(F.col(RECORD), f"$.{nested.path}")
+    parsed = F.from_json(listed, "array<string>")
+    elements = F.when(listed.isNull() | (F.trim(listed) == ""), F.array().cast("array<string>")).otherwise(
+        F.coalesce(parsed, F.array(F.lit(None).cast("string")))
+    )
+    others = [c for c in bronze.columns if c != RECORD]
+    exploded = bronze.select(*others, RECORD, F.explode(elements).alias("_element"))
+    wrapped = F.concat(
+        F.lit('{"parent":'),
+        F.col(RECORD),
+        F.lit(',"element":'),
+        F.coalesce("_element", F.lit("null")),
+        F.lit("}"),
+    )
+    return exploded.select(*others, wrapped.alias(RECORD))
 
 
 @dataclass(frozen=True)
@@ -171,9 +193,15 @@ def upsert(spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str], 
     )
 
 
-def replace_batches(df: DataFrame, table_uri: str, batch_ids: list[str], column: str = "_batch_id") -> None:
-    """Replace exactly these batches' rows: re-running a batch leaves one copy, not two."""
+def replace_batches(
+    df: DataFrame,
+    table_uri: str,
+    batch_ids: list[str],
+    column: str = "_batch_id",
+    contract: str | None = None,
+) -> None:
+    """Replace exactly these batches' rows (of one contract, in a table shared by contracts):
+    re-running a batch leaves one copy, not two."""
     listed = ", ".join(f"'{b}'" for b in batch_ids)
-    df.write.format("delta").mode("overwrite").option("replaceWhere", f"{column} IN ({listed})").save(
-        table_uri
-    )
+    where = f"{column} IN ({listed})" + (f" AND contract = '{contract}'" if contract else "")
+    df.write.format("delta").mode("overwrite").option("replaceWhere", where).save(table_uri)

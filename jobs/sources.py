@@ -187,6 +187,9 @@ def _encoding_problem(mapping: DepartmentMapping, payload: bytes) -> tuple[str |
     try:
         return None, payload.decode(mapping.encoding)
     except UnicodeDecodeError as error:
+        if error.end == len(payload):
+            # Cut inside a multi-byte character: the file was truncated, not mis-encoded.
+            return TRUNCATED, ""
         return f"wrong encoding: not valid {mapping.encoding} at byte {error.start}", ""
 
 
@@ -209,6 +212,9 @@ def _json_records(mapping: DepartmentMapping, text: str) -> tuple[str | None, li
     return None, listed
 
 
+TRUNCATED = "truncated: the file ends inside its last record"
+
+
 def payload_problem(mapping: DepartmentMapping, name: str, payload: bytes) -> str | None:
     """Why a payload cannot be read as the department's declared format, or None when it can."""
     if not payload.strip():
@@ -217,7 +223,7 @@ def payload_problem(mapping: DepartmentMapping, name: str, payload: bytes) -> st
     if problem:
         return problem
     if mapping.format in ("csv", "jsonl") and not text.endswith("\n"):
-        return "truncated: the file ends inside its last record"
+        return TRUNCATED
     if mapping.format == "csv":
         return _drift(mapping, set(next(csv.reader(io.StringIO(text)), [])))
     problem, records = _json_records(mapping, text)

@@ -51,6 +51,7 @@ class SentDay:
     department: str
     day: str
     records: int = 0
+    materials: int = 0  # material entries inside those records
     faults: dict[str, int] = field(default_factory=dict)
     file_faults: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
@@ -73,7 +74,8 @@ def simulate(
     rates = dirty or DirtyRates()
     district = District(seed, cases_per_day, first_day)
     writers = department_writers(settings)
-    held_back: dict[str, list[SourceRecord]] = {d: [] for d in writers}
+    # Records held back to arrive a day late, each with its number of materials.
+    held_back: dict[str, list[tuple[SourceRecord, int]]] = {d: [] for d in writers}
     sent: list[SentDay] = []
     for day, versions in district.days(first_day, days):
         rng = random.Random(f"{seed}/dirty/{day.isoformat()}")
@@ -83,26 +85,38 @@ def simulate(
         for department, writer in writers.items():
             shape = SHAPES[department]
             counts: Counter[str] = Counter()
-            records = held_back[department]
+            records = [record for record, _ in held_back[department]]
+            materials = sum(n for _, n in held_back[department])
             held_back[department] = []
             for version in by_department[department]:
                 record = spoil(rng, shape.record(version), shape, rates, counts)
                 if department in FILE_DEPARTMENTS and rng.random() < rates.late:
-                    held_back[department].append(record)
+                    held_back[department].append((record, len(version.materials)))
                     counts["late"] += 1
                     continue
                 records.append(record)
+                materials += len(version.materials)
                 if rng.random() < rates.duplicate:
                     records.append(record)
+                    materials += len(version.materials)
                     counts["duplicate"] += 1
                 if version.received_at < version.updated_at and rng.random() < rates.out_of_order:
                     # The older state of the case arrives after the newer one.
                     records.append(shape.record(_earlier_version(version)))
+                    materials += len(version.materials)
                     counts["out_of_order"] += 1
             faults = file_faults(rng, rates) if department in FILE_DEPARTMENTS else set()
             written = writer.write_day(day.isoformat(), records, faults)
             sent.append(
-                SentDay(department, day.isoformat(), len(records), dict(counts), sorted(faults), written)
+                SentDay(
+                    department,
+                    day.isoformat(),
+                    len(records),
+                    materials,
+                    dict(counts),
+                    sorted(faults),
+                    written,
+                )
             )
     _record_sent(settings, sent)
     # The catalogue as it stood when the simulated period began.

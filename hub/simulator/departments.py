@@ -7,13 +7,43 @@ contracts/mappings/, so a mapping mistake shows up as quarantined rows instead o
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.simulator.world import CaseVersion
+from hub.simulator.world import CaseVersion, Material
 
 SourceRecord = dict[str, Any]
+
+
+def _day(value: dt.date | None, fmt: str) -> str | None:
+    return value.strftime(fmt) if value else None
+
+
+def _json_text(materials: list[dict[str, Any]]) -> str:
+    """A list as the JSON text a CSV cell or a database column holds."""
+    return json.dumps(materials, ensure_ascii=False, separators=(",", ":"))
+
+
+# The material types' names as the market regulation system prints them.
+MATERIAL_NAMES = {
+    "application_form": "申请表",
+    "id_card_copy": "居民身份证复印件",
+    "business_licence": "营业执照",
+    "legal_representative_id": "法定代表人身份证明",
+    "power_of_attorney": "授权委托书",
+    "articles_of_association": "公司章程",
+    "lease_contract": "房屋租赁合同",
+    "property_certificate": "房屋产权证明",
+    "floor_plan": "经营场所平面图",
+    "health_certificate": "从业人员健康证明",
+    "food_safety_rules": "食品安全管理制度",
+    "fire_safety_acceptance": "消防验收意见",
+    "environmental_assessment": "环境影响评价批复",
+    "construction_drawings": "施工图审查合格书",
+    "labour_contract": "劳动合同",
+}
 
 
 def _ts(value: dt.datetime | None, fmt: str) -> str:
@@ -38,7 +68,19 @@ MARKET_REGULATION_COLUMNS = (
     "办结时间",
     "承诺办结日期",
     "更新时间",
+    "材料清单",
 )
+
+
+def _market_regulation_material(m: Material) -> dict[str, Any]:
+    return {
+        "材料编号": m.material_id,
+        "材料名称": MATERIAL_NAMES[m.material_type],
+        "文件路径": m.object_key,
+        "文件摘要": m.sha256,
+        "审核结果": "通过" if m.accepted else "不通过",
+        "有效期至": _day(m.valid_until, "%Y-%m-%d") or "",
+    }
 
 
 def market_regulation(case: CaseVersion) -> SourceRecord:
@@ -69,7 +111,12 @@ def market_regulation(case: CaseVersion) -> SourceRecord:
         "办结时间": _ts(case.decided_at, fmt),
         "承诺办结日期": f"{case.promised_deadline:%Y-%m-%d}" if case.promised_deadline else "",
         "更新时间": _ts(case.updated_at, fmt),
+        "材料清单": _json_text([_market_regulation_material(m) for m in case.materials]),
     }
+
+
+# Which department issued a material, in the food and drug system's own abbreviations.
+FOOD_DRUG_ISSUERS = {"business_licence": "SCJG", "health_certificate": "WJJ", "property_certificate": "ZJJ"}
 
 
 def food_drug(case: CaseVersion) -> SourceRecord:
@@ -96,7 +143,16 @@ def food_drug(case: CaseVersion) -> SourceRecord:
         "deadline": f"{case.promised_deadline:%Y-%m-%d}" if case.promised_deadline else None,
         "updatedAt": _ts(case.updated_at, fmt),
         "materials": [
-            {"type": m.material_type, "file": m.object_key, "sha256": m.sha256} for m in case.materials
+            {
+                "id": m.material_id,
+                "type": m.material_type,
+                "file": m.object_key,
+                "sha256": m.sha256,
+                "accepted": m.accepted,
+                "validUntil": _day(m.valid_until, "%Y-%m-%d"),
+                "issuer": FOOD_DRUG_ISSUERS.get(m.material_type),
+            }
+            for m in case.materials
         ],
     }
 
@@ -121,6 +177,17 @@ def housing_construction(case: CaseVersion) -> SourceRecord:
         "finish_time": _millis(case.decided_at),
         "promise_date": f"{case.promised_deadline:%Y-%m-%d}" if case.promised_deadline else None,
         "modify_time": _millis(case.updated_at),
+        "materials": [
+            {
+                "material_no": m.material_id,
+                "material_code": m.material_type,
+                "object_key": m.object_key,
+                "digest": m.sha256,
+                "audit_pass": 1 if m.accepted else 0,
+                "expire_date": _day(m.valid_until, "%Y-%m-%d"),
+            }
+            for m in case.materials
+        ],
     }
 
 
@@ -145,6 +212,20 @@ def human_resources(case: CaseVersion) -> SourceRecord:
         "BJSJ": _ts(case.decided_at, fmt) or None,
         "CNBJRQ": f"{case.promised_deadline:%Y%m%d}" if case.promised_deadline else None,
         "GXSJ": _ts(case.updated_at, fmt),
+        # 材料信息: the attached materials, kept by the system as JSON text in one column.
+        "CLXX": _json_text(
+            [
+                {
+                    "CLBH": m.material_id,
+                    "CLLX": m.material_type,
+                    "WJLJ": m.object_key,
+                    "WJZY": m.sha256,
+                    "SHJG": "1" if m.accepted else "0",
+                    "YXQZ": _day(m.valid_until, "%Y%m%d"),
+                }
+                for m in case.materials
+            ]
+        ),
     }
 
 
@@ -167,6 +248,17 @@ def health(case: CaseVersion) -> SourceRecord:
         "decided": _ts(case.decided_at, fmt) or None,
         "due": f"{case.promised_deadline:%Y/%m/%d}" if case.promised_deadline else None,
         "last_modified": _ts(case.updated_at, fmt),
+        "attachments": [
+            {
+                "attachment_id": m.material_id,
+                "category": m.material_type,
+                "path": m.object_key,
+                "sha256": m.sha256,
+                "approved": m.accepted,
+                "expires": _day(m.valid_until, "%Y/%m/%d"),
+            }
+            for m in case.materials
+        ],
     }
 
 

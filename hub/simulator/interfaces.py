@@ -12,7 +12,7 @@ import io
 import json
 import sqlite3
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from hub.simulator.departments import SourceRecord
 from hub.storage import ObjectStore
@@ -95,6 +95,11 @@ class BucketDrop:
         return keys
 
 
+def _column_value(value: Any) -> Any:
+    """A nested list or object is stored as JSON text, as database-backed systems keep them."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | dict) else value
+
+
 class SqliteChangeTable:
     """An append-only table of case changes, as many department systems keep for exchange."""
 
@@ -121,7 +126,7 @@ class SqliteChangeTable:
             (first,) = db.execute(f"SELECT coalesce(max(rowid), 0) + 1 FROM {self.table}").fetchone()
             db.executemany(
                 f"INSERT INTO {self.table} VALUES ({', '.join('?' for _ in columns)})",
-                [tuple(r.get(c) for c in columns) for r in records],
+                [tuple(_column_value(r.get(c)) for c in columns) for r in records],
             )
             db.execute(
                 "INSERT OR REPLACE INTO simulated_day VALUES (?, ?, ?)",

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,6 +14,14 @@ from typing import Annotated, Any
 from fastapi import FastAPI, HTTPException, Query
 
 MAX_PAGE_SIZE = 1000
+
+
+# Columns of the change table that hold JSON text; the API serves them as nested JSON.
+NESTED_COLUMNS = ("materials",)
+
+
+def _nested_decoded(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {c: json.loads(row[c]) for c in NESTED_COLUMNS if isinstance(row.get(c), str)}
 
 
 def create_department_api(db_path: Path, table: str = "case_changes") -> FastAPI:
@@ -36,7 +45,7 @@ def create_department_api(db_path: Path, table: str = "case_changes") -> FastAPI
                 window = f"FROM {table} WHERE modify_time >= ? AND modify_time < ?"
                 (total,) = db.execute(f"SELECT count(*) {window}", (updated_since, updated_before)).fetchone()
                 rows = [
-                    dict(r)
+                    _nested_decoded(dict(r))
                     for r in db.execute(
                         f"SELECT * {window} ORDER BY modify_time, rowid LIMIT ? OFFSET ?",
                         (updated_since, updated_before, page_size, (page - 1) * page_size),

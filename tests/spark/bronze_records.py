@@ -30,6 +30,17 @@ GOOD_FOOD_DRUG_RECORD: dict[str, Any] = {
     # Received on a Sunday: the item's 3 promised working days count from Monday 2 November.
     "deadline": "2026-11-05",
     "updatedAt": "2026-11-02T10:00:00",
+    "materials": [
+        {
+            "id": "SY1-01",
+            "type": "id_card_copy",
+            "file": "materials/5e/5e1f.pdf",
+            "sha256": "5e1f" * 16,
+            "accepted": True,
+            "validUntil": "2031-05-01",
+            "issuer": None,
+        }
+    ],
 }
 
 

@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from jobs.departments import load_mappings
-from jobs.silver import conform, split_by_rules
+from jobs.silver import conform, nested_records, split_by_rules
 from quality.contracts import load_code_lists, load_contract
 from quality.row_rules import MissingReferenceDataError, compile_row_rules
 from tests.spark.bronze_records import GOOD_FOOD_DRUG_RECORD, case_reference_data, food_drug_bronze
@@ -112,3 +112,82 @@ def test_missing_reference_data_is_an_error_not_a_skipped_rule(spark: SparkSessi
     contract, code_lists = load_contract("case"), load_code_lists()
     with pytest.raises(MissingReferenceDataError, match="needs approval_item, which was not given"):
         compile_row_rules(contract, code_lists)
+
+
+def material_rows(element: dict[str, list[Any]] | None = None, **parent: list[Any]) -> list[dict[str, Any]]:
+    """Three food and drug records, each carrying one material with the i-th planted value of each
+    element field (None removes it) and of each parent field (a__b is the path a.b)."""
+    rows = []
+    for i in range(3):
+        row = json.loads(json.dumps(GOOD))
+        material = row["materials"][0]
+        for key, values in (element or {}).items():
+            material[key] = values[i]
+        for path, values in parent.items():
+            *parents, leaf = path.split("__")
+            target = row
+            for p in parents:
+                target = target[p]
+            target[leaf] = values[i]
+        rows.append(row)
+    return rows
+
+
+BLANK = [None, "", "  "]
+FUTURE = [f"209{i}-01-01T09:00:00" for i in range(3)]
+MATERIAL_CORPUS: dict[str, list[dict[str, Any]]] = {
+    "material.material_id.required": material_rows({"id": BLANK}),
+    "material.case_id.required": material_rows(caseNo=BLANK),
+    "material.subject_id.required": material_rows(applicant__idNo=BLANK),
+    "material.subject_id.valid_id": material_rows(
+        applicant__idNo=["110105194912310021", "440106202302300011", "91350100M000100Y44"]
+    ),
+    "material.material_type.required": material_rows({"type": BLANK}),
+    "material.material_type.code_list": material_rows({"type": ["passport", "身份证", "ID_CARD"]}),
+    "material.file_object_key.required": material_rows({"file": BLANK}),
+    "material.sha256.required": material_rows({"sha256": BLANK}),
+    "material.issued_by_department.code_list": material_rows({"issuer": ["GAJ", "XX", "market"]}),
+    "material.accepted.required": material_rows({"accepted": BLANK}),
+    "material.accepted.type": material_rows({"accepted": ["maybe", "通过", "2"]}),
+    "material.submitted_at.required": material_rows(receivedAt=BLANK),
+    "material.submitted_at.type": material_rows(receivedAt=["yesterday", "2026-02-30T09:00:00", "9am"]),
+    "material.submitted_at.not_in_future": material_rows(
+        receivedAt=[f"209{i}-01-01T09:00:00" for i in range(3)]
+    ),
+    "material.valid_until.type": material_rows({"validUntil": ["never", "2026-02-30", "2030/01/01"]}),
+    "material.case_id.references": material_rows(caseNo=["SY404", "sy0", "SY00"]),
+}
+MATERIAL_ALSO_FIRES = {
+    "material.accepted.type": {"material.accepted.required"},
+    "material.submitted_at.type": {"material.submitted_at.required"},
+}
+MATERIAL_UNREACHABLE = {"material.department.required", "material.department.code_list"}
+
+
+def test_every_material_rule_catches_its_planted_rows(spark: SparkSession) -> None:
+    contract = load_contract("material")
+    cases = spark.createDataFrame([("food_drug", "SY0")], "department string, case_id string")
+    rules = compile_row_rules(contract, load_code_lists(), {"case": cases})
+    assert {r.rule_id for r in rules} - MATERIAL_UNREACHABLE == set(MATERIAL_CORPUS), (
+        "a corpus for every rule"
+    )
+
+    # One record whose material list is not a list at all: its material is held, not dropped.
+    broken_list = json.loads(json.dumps(GOOD)) | {"materials": "see attachment"}
+    records = [(rule_id, row) for rule_id, rows in MATERIAL_CORPUS.items() for row in rows]
+    records += [("", GOOD)] * 5 + [("broken list", broken_list)]
+    bronze = food_drug_bronze(spark, [row for _, row in records])
+    mapping = load_mappings()["food_drug"]
+    materials = nested_records(bronze, mapping.nested["material"])
+    split = split_by_rules(conform(materials, mapping.for_nested("material"), contract), rules, contract)
+
+    caught = {int(r["_source_line"]): set(r["rule_ids"]) for r in split.quarantined.collect()}
+    for line, (rule_id, _) in enumerate(records, start=1):
+        if rule_id == "broken list":
+            assert "material.material_id.required" in caught[line]
+            continue
+        expected = {rule_id} | MATERIAL_ALSO_FIRES.get(rule_id, set()) if rule_id else set()
+        assert caught.get(line, set()) == expected, f"line {line} planted for {rule_id or 'nothing'}"
+    assert split.valid.count() + split.quarantined.count() == materials.count() == len(records)
+    (good,) = split.valid.where(f"_source_line = {len(records) - 1}").collect()
+    assert (good["department"], good["case_id"], good["accepted"]) == ("food_drug", "SY0", True)

@@ -1,4 +1,5 @@
-"""Rows quarantined for an unmapped code are released by a replay once the mapping is fixed."""
+"""Rows quarantined for an unmapped code are released by a replay once the mapping is fixed; the
+materials of the held cases wait with them (their case is not in silver) and are released after."""
 
 import datetime as dt
 import json
@@ -33,10 +34,19 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
 
     pipeline.publish_catalogue(settings)
     loaded = pipeline.load_bronze(settings, pipeline.ingest(settings, "food_drug", day))
-    (first,) = pipeline.conform_silver(settings, "food_drug", [loaded["batch_id"]])
+    cases_done, materials_done = pipeline.conform_silver(settings, "food_drug", [loaded["batch_id"]])
+    materials_sent = sum(len(json.loads(line)["materials"]) for line in lines)
+    materials_held = sum(len(json.loads(lines[i])["materials"]) for i in changed)
     held = read_table_rows(settings, "silver", "quarantine")
-    assert first["rows_quarantined"] == len(changed) == len(held)
-    assert {tuple(r["rule_ids"]) for r in held} == {("case.channel.code_list",)}
+    assert cases_done["contract"] == "case"
+    assert cases_done["rows_quarantined"] == len(changed)
+    assert materials_done["contract"] == "material"
+    assert (materials_done["rows_in"], materials_done["rows_quarantined"]) == (materials_sent, materials_held)
+    assert len(held) == len(changed) + materials_held
+    assert {tuple(r["rule_ids"]) for r in held} == {
+        ("case.channel.code_list",),
+        ("material.case_id.references",),
+    }
     rule_counts = {
         r["rule_id"]: r["failed_rows"] for r in read_table_rows(settings, "quality", "rule_results")
     }
@@ -45,19 +55,20 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
 
     # Replaying before the fix releases nothing and loses nothing.
     assert pipeline.replay_quarantine(settings) == {
-        "replayed": len(changed),
+        "replayed": len(held),
         "released": 0,
-        "still_quarantined": len(changed),
+        "still_quarantined": len(held),
     }
-    assert len(read_table_rows(settings, "silver", "quarantine")) == len(changed)
+    assert len(read_table_rows(settings, "silver", "quarantine")) == len(held)
 
     food_drug = mappings / "food_drug.yaml"
     mapping = yaml.safe_load(food_drug.read_text(encoding="utf-8"))
     mapping["codes"]["channel"]["MINIPROGRAM"] = "wechat"
     food_drug.write_text(yaml.safe_dump(mapping, allow_unicode=True), encoding="utf-8")
 
-    assert pipeline.replay_quarantine(settings)["released"] == len(changed)
+    assert pipeline.replay_quarantine(settings)["released"] == len(held)
     assert read_table_rows(settings, "silver", "quarantine") == []
+    assert len(read_table_rows(settings, "silver", "material")) == materials_sent
     cases = read_table_rows(settings, "silver", "case")
     assert len(cases) == len(lines)
     released_ids = {json.loads(lines[i])["caseNo"] for i in changed}
