@@ -349,9 +349,12 @@ def validate_silver(settings: Settings) -> dict[str, Any]:
         if not DeltaTable.isDeltaTable(spark, uri):
             continue
         contract = load_contract(name)
+        references = {
+            r.target: f"delta.`{table_uri(settings, 'silver', r.target)}`" for r in contract.references
+        }
         gate = validate(
             spark.read.format("delta").load(uri).select(*contract.field_names),
-            compile_suite(contract, load_code_lists()),
+            compile_suite(contract, load_code_lists(), references),
             name,
             docs_dir=settings.gx_docs_dir,
         )

@@ -7,6 +7,7 @@ is the batch-level gate on what reached silver, and the source of the Data Docs.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from great_expectations.core.expectation_suite import ExpectationSuite
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark.sql import DataFrame
 
-from quality.contracts import Contract
+from quality.contracts import Contract, Reference
 
 DOCS_SITE = "hub"
 
@@ -29,7 +30,29 @@ class SuiteSpec:
     expectations: list[gx.expectations.Expectation]
 
 
-def compile_suite(contract: Contract, code_lists: dict[str, frozenset[str]]) -> SuiteSpec:
+class MissingReferenceTableError(ValueError):
+    """The contract references a dataset whose table the caller did not name."""
+
+
+def _reference_expectation(ref: Reference, table: str) -> gx.expectations.Expectation:
+    """Rows whose reference does not resolve in `table` (a Spark SQL table name, such as
+    delta.`<uri>`), checked over the whole batch with an anti join."""
+    matches = " AND ".join(f"b.{c} = t.{t}" for c, t in zip(ref.columns, ref.target_columns, strict=True))
+    present = " AND ".join(f"b.{c} IS NOT NULL" for c in ref.columns)
+    query = f"SELECT b.* FROM {{batch}} b LEFT ANTI JOIN {table} t ON {matches} WHERE {present}"
+    return gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query=query,
+        description=f"({', '.join(ref.columns)}) exists in {ref.target}.({', '.join(ref.target_columns)})",
+    )
+
+
+def compile_suite(
+    contract: Contract,
+    code_lists: dict[str, frozenset[str]],
+    reference_tables: Mapping[str, str] | None = None,
+) -> SuiteSpec:
+    """The contract's batch-level suite. `reference_tables` names, for each contract this one
+    references, the Spark SQL table holding it (such as delta.`<uri>`)."""
     expectations: list[gx.expectations.Expectation] = [
         gx.expectations.ExpectTableColumnsToMatchSet(
             column_set=contract.field_names,
@@ -51,6 +74,13 @@ def compile_suite(contract: Contract, code_lists: dict[str, frozenset[str]]) -> 
         expectations.append(gx.expectations.ExpectColumnValuesToBeUnique(column=keys[0]))
     elif keys:
         expectations.append(gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=keys))
+    for ref in contract.references:
+        table = (reference_tables or {}).get(ref.target)
+        if table is None:
+            raise MissingReferenceTableError(
+                f"contract {contract.name} references {ref.target}, whose table was not named"
+            )
+        expectations.append(_reference_expectation(ref, table))
     return SuiteSpec(f"{contract.name}-{contract.version}", expectations)
 
 
@@ -99,7 +129,7 @@ def validate(df: DataFrame, spec: SuiteSpec, asset_name: str, docs_dir: Path | N
     run = checkpoint.run(batch_parameters={"dataframe": df})
     (result,) = run.run_results.values()
     failed = [
-        f"{config.type}({config.kwargs.get('column', '')})"
+        f"{config.type}({config.kwargs.get('column') or config.description or ''})"
         for r in result.results
         if not r.success and (config := r.expectation_config) is not None
     ]

@@ -3,7 +3,7 @@
 import pytest
 
 from quality.contracts import CONTRACTS_DIR, load_code_lists, load_contract
-from quality.gx_suite import SuiteSpec, compile_suite
+from quality.gx_suite import MissingReferenceTableError, SuiteSpec, compile_suite
 from quality.spark_schema import spark_schema
 
 pytestmark = pytest.mark.unit
@@ -27,11 +27,24 @@ def columns_checked_by(suite: SuiteSpec, expectation_type: str) -> set[str]:
 @pytest.mark.parametrize("name", CONTRACT_NAMES)
 def test_contract_compiles_to_gx_suite(name: str) -> None:
     contract = load_contract(name)
-    suite = compile_suite(contract, load_code_lists())
+    tables = {r.target: f"{r.target}_table" for r in contract.references}
+    suite = compile_suite(contract, load_code_lists(), tables)
     required = {f.name for f in contract.fields if f.required}
     assert columns_checked_by(suite, "expect_column_values_to_not_be_null") == required
     coded = {f.name for f in contract.fields if f.code_list}
     assert columns_checked_by(suite, "expect_column_values_to_be_in_set") == coded
+    queries = [
+        e.configuration.kwargs["unexpected_rows_query"]
+        for e in suite.expectations
+        if e.expectation_type == "unexpected_rows_expectation"
+    ]
+    assert len(queries) == len(contract.references)
+    assert all("LEFT ANTI JOIN" in q for q in queries)
+
+
+def test_a_reference_without_its_table_is_an_error() -> None:
+    with pytest.raises(MissingReferenceTableError, match="references approval_item"):
+        compile_suite(load_contract("case"), load_code_lists())
 
 
 def test_decimal_types_keep_precision() -> None:
