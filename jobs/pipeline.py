@@ -203,9 +203,10 @@ def pending_batches(settings: Settings) -> list[tuple[str, str]]:
 
 
 # The field that orders each silver contract's records: a newer version replaces an older one.
-RECORD_VERSION = {"case": "updated_at", "material": "submitted_at"}
-# Silver contracts in the order they are conformed: a material's case must be in silver first.
-SILVER_CONTRACTS = ("case", "material")
+RECORD_VERSION = {"case": "updated_at", "material": "submitted_at", "case_event": "record_version"}
+# Silver contracts in the order they are conformed: the case of a material or an event must be in
+# silver first.
+SILVER_CONTRACTS = ("case", "material", "case_event")
 
 
 def _rows_per_batch(df: DataFrame) -> dict[str, int]:

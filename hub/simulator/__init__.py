@@ -52,13 +52,26 @@ class SentDay:
     day: str
     records: int = 0
     materials: int = 0  # material entries inside those records
+    events: int = 0  # flow-log entries inside those records
     faults: dict[str, int] = field(default_factory=dict)
     file_faults: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
 
 
 def _earlier_version(case: CaseVersion) -> CaseVersion:
-    return replace(case, status="accepted", decided_at=None, supplement_rounds=0, updated_at=case.received_at)
+    return replace(
+        case,
+        status="accepted",
+        decided_at=None,
+        supplement_rounds=0,
+        updated_at=case.received_at,
+        events=case.events[:1],
+    )
+
+
+def _carried(version: CaseVersion) -> Counter[str]:
+    """The records of other contracts a case record carries."""
+    return Counter(materials=len(version.materials), events=len(version.events))
 
 
 def simulate(
@@ -74,8 +87,8 @@ def simulate(
     rates = dirty or DirtyRates()
     district = District(seed, cases_per_day, first_day)
     writers = department_writers(settings)
-    # Records held back to arrive a day late, each with its number of materials.
-    held_back: dict[str, list[tuple[SourceRecord, int]]] = {d: [] for d in writers}
+    # Records held back to arrive a day late, each with what it carries (materials, events).
+    held_back: dict[str, list[tuple[SourceRecord, Counter[str]]]] = {d: [] for d in writers}
     sent: list[SentDay] = []
     for day, versions in district.days(first_day, days):
         rng = random.Random(f"{seed}/dirty/{day.isoformat()}")
@@ -86,24 +99,25 @@ def simulate(
             shape = SHAPES[department]
             counts: Counter[str] = Counter()
             records = [record for record, _ in held_back[department]]
-            materials = sum(n for _, n in held_back[department])
+            carried = sum((n for _, n in held_back[department]), Counter[str]())
             held_back[department] = []
             for version in by_department[department]:
                 record = spoil(rng, shape.record(version), shape, rates, counts)
                 if department in FILE_DEPARTMENTS and rng.random() < rates.late:
-                    held_back[department].append((record, len(version.materials)))
+                    held_back[department].append((record, _carried(version)))
                     counts["late"] += 1
                     continue
                 records.append(record)
-                materials += len(version.materials)
+                carried += _carried(version)
                 if rng.random() < rates.duplicate:
                     records.append(record)
-                    materials += len(version.materials)
+                    carried += _carried(version)
                     counts["duplicate"] += 1
                 if version.received_at < version.updated_at and rng.random() < rates.out_of_order:
                     # The older state of the case arrives after the newer one.
-                    records.append(shape.record(_earlier_version(version)))
-                    materials += len(version.materials)
+                    earlier = _earlier_version(version)
+                    records.append(shape.record(earlier))
+                    carried += _carried(earlier)
                     counts["out_of_order"] += 1
             faults = file_faults(rng, rates) if department in FILE_DEPARTMENTS else set()
             written = writer.write_day(day.isoformat(), records, faults)
@@ -112,7 +126,8 @@ def simulate(
                     department,
                     day.isoformat(),
                     len(records),
-                    materials,
+                    carried["materials"],
+                    carried["events"],
                     dict(counts),
                     sorted(faults),
                     written,

@@ -12,13 +12,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.simulator.world import CaseVersion, Material
+from hub.simulator.world import CaseEvent, CaseVersion, Material
 
 SourceRecord = dict[str, Any]
 
 
 def _day(value: dt.date | None, fmt: str) -> str | None:
     return value.strftime(fmt) if value else None
+
+
+def _events(
+    case: CaseVersion, keys: tuple[str, ...], when: Callable[[dt.datetime], Any]
+) -> list[dict[str, Any]]:
+    """The case's flow log under the department's own keys for: id, type, time, actor role, actor,
+    window, fee, record version."""
+
+    def fields(e: CaseEvent) -> tuple[Any, ...]:
+        return (
+            e.event_id,
+            e.event_type,
+            when(e.event_at),
+            e.actor_role,
+            e.actor_id,
+            e.window_id,
+            e.fee_amount,
+            1,
+        )
+
+    return [dict(zip(keys, fields(e), strict=True)) for e in case.events]
 
 
 def _json_text(materials: list[dict[str, Any]]) -> str:
@@ -69,6 +90,7 @@ MARKET_REGULATION_COLUMNS = (
     "承诺办结日期",
     "更新时间",
     "材料清单",
+    "办理环节",
 )
 
 
@@ -112,6 +134,13 @@ def market_regulation(case: CaseVersion) -> SourceRecord:
         "承诺办结日期": f"{case.promised_deadline:%Y-%m-%d}" if case.promised_deadline else "",
         "更新时间": _ts(case.updated_at, fmt),
         "材料清单": _json_text([_market_regulation_material(m) for m in case.materials]),
+        "办理环节": _json_text(
+            _events(
+                case,
+                ("环节编号", "环节类型", "办理时间", "办理人角色", "办理人", "窗口号", "收费金额", "版本号"),
+                lambda t: _ts(t, fmt),
+            )
+        ),
     }
 
 
@@ -154,6 +183,9 @@ def food_drug(case: CaseVersion) -> SourceRecord:
             }
             for m in case.materials
         ],
+        "events": _events(
+            case, ("id", "type", "at", "role", "by", "window", "fee", "ver"), lambda t: _ts(t, fmt)
+        ),
     }
 
 
@@ -188,6 +220,11 @@ def housing_construction(case: CaseVersion) -> SourceRecord:
             }
             for m in case.materials
         ],
+        "flows": _events(
+            case,
+            ("flow_no", "flow_type", "flow_time", "operator_role", "operator", "window_no", "fee", "version"),
+            _millis,
+        ),
     }
 
 
@@ -226,6 +263,12 @@ def human_resources(case: CaseVersion) -> SourceRecord:
                 for m in case.materials
             ]
         ),
+        # 环节信息: the flow log, as JSON text too.
+        "HJXX": _json_text(
+            _events(
+                case, ("HJBH", "HJLX", "BLSJ", "BLRJS", "BLR", "CKH", "SFJE", "BBH"), lambda t: _ts(t, fmt)
+            )
+        ),
     }
 
 
@@ -259,6 +302,11 @@ def health(case: CaseVersion) -> SourceRecord:
             }
             for m in case.materials
         ],
+        "steps": _events(
+            case,
+            ("step_id", "step", "time", "role", "operator", "window", "fee", "version"),
+            lambda t: _ts(t, fmt),
+        ),
     }
 
 

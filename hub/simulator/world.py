@@ -112,6 +112,19 @@ class Material:
 
 
 @dataclass(frozen=True)
+class CaseEvent:
+    """One step in the handling of a case (办件环节), as the department's flow log records it."""
+
+    event_id: str
+    event_type: str
+    event_at: dt.datetime
+    actor_role: str
+    actor_id: str | None
+    window_id: str | None = None
+    fee_amount: float | None = None
+
+
+@dataclass(frozen=True)
 class CaseVersion:
     """One state of a case as its department's system stores it; `updated_at` orders versions."""
 
@@ -127,6 +140,7 @@ class CaseVersion:
     supplement_rounds: int
     updated_at: dt.datetime
     materials: tuple[Material, ...]
+    events: tuple[CaseEvent, ...] = ()  # the flow log so far, oldest first
 
 
 def resident_id(rng: random.Random, today: dt.date) -> str:
@@ -213,6 +227,58 @@ def _materials(
     return tuple(out)
 
 
+def _event(
+    case_id: str,
+    events: tuple[CaseEvent, ...],
+    kind: str,
+    at: dt.datetime,
+    *,
+    role: str,
+    rng: random.Random,
+    window_id: str | None = None,
+    fee_amount: float | None = None,
+) -> tuple[CaseEvent, ...]:
+    """`events` with one more at the end, numbered after them."""
+    actor = None if role == "system" else f"{role[:2].upper()}{rng.randint(1, 40):03d}"
+    number = f"{case_id}-E{len(events) + 1:02d}"
+    return (*events, CaseEvent(number, kind, at, role, actor, window_id, fee_amount))
+
+
+def _received_events(case_id: str, channel: str, received: dt.datetime) -> tuple[CaseEvent, ...]:
+    rng = random.Random(f"events/{case_id}")
+    if channel in ("window", "courier"):
+        window = f"W{rng.randint(1, 24):02d}"
+        return _event(case_id, (), "received", received, role="window_clerk", rng=rng, window_id=window)
+    return _event(case_id, (), "received", received, role="system", rng=rng)
+
+
+def _decision_events(opened: CaseVersion, decided: CaseVersion) -> tuple[CaseEvent, ...]:
+    """The flow log of a decided case: acceptance, supplement rounds, countersigns, the decision,
+    the certificate and the fee, spread between receipt and decision."""
+    rng = random.Random(f"events/{opened.case_id}/decided")
+    assert decided.decided_at is not None
+    case_id, item, start, end = opened.case_id, opened.item, opened.received_at, decided.decided_at
+    steps = 1 + 2 * decided.supplement_rounds + len(item.joint_departments)
+    times = iter(start + (end - start) * (k + 1) / (steps + 1) for k in range(steps))
+    events = _event(case_id, opened.events, "accepted", next(times), role="window_clerk", rng=rng)
+    for _ in range(decided.supplement_rounds):
+        events = _event(case_id, events, "supplement_requested", next(times), role="approver", rng=rng)
+        events = _event(case_id, events, "supplemented", next(times), role="window_clerk", rng=rng)
+    for _ in item.joint_departments:
+        events = _event(case_id, events, "countersigned", next(times), role="approver", rng=rng)
+    permitted = decided.status == "completed"
+    outcome = "decided_permitted" if permitted else "decided_not_permitted"
+    decider = "chief_representative" if item.handling_tier == "district" else "approver"
+    events = _event(case_id, events, outcome, end, role=decider, rng=rng)
+    if permitted and item.certificate_type:
+        events = _event(case_id, events, "certificate_issued", end, role="system", rng=rng)
+    if item.fee_standard > 0:
+        events = _event(
+            case_id, events, "fee_charged", end, role="window_clerk", rng=rng, fee_amount=item.fee_standard
+        )
+    return events
+
+
 def _working_hours_time(rng: random.Random, day: dt.date) -> dt.datetime:
     minutes = rng.choice((9 * 60, 14 * 60)) + rng.randint(0, 179)
     at = dt.time(minutes // 60, minutes % 60, rng.randint(0, 59))
@@ -262,9 +328,10 @@ class District:
             if decided <= opened.received_at:
                 decided = opened.received_at + dt.timedelta(hours=2)
         status = "not_permitted" if rng.random() < 0.03 else "completed"
-        return replace(
+        version = replace(
             opened, status=status, decided_at=decided, supplement_rounds=rounds, updated_at=decided
         )
+        return replace(version, events=_decision_events(opened, version))
 
     def _open(self, rng: random.Random, day: dt.date) -> CaseVersion | None:
         item = rng.choices(CATALOGUE, weights=self.weights)[0]
@@ -302,6 +369,7 @@ class District:
             supplement_rounds=0,
             updated_at=received,
             materials=_materials(case_id, subject, item, received, rng),
+            events=_received_events(case_id, channel, received),
         )
 
     def day(self, day: dt.date) -> Iterator[CaseVersion]:
@@ -318,8 +386,22 @@ class District:
             if rng.random() < 0.04:
                 # Not accepted at the window: incomplete or outside the department's remit.
                 refused_at = opened.received_at + dt.timedelta(minutes=rng.randint(5, 40))
+                refused = _event(
+                    opened.case_id,
+                    opened.events,
+                    "not_accepted",
+                    refused_at,
+                    role="window_clerk",
+                    rng=random.Random(opened.case_id),
+                )
                 todays.append(
-                    replace(opened, status="not_accepted", decided_at=refused_at, updated_at=refused_at)
+                    replace(
+                        opened,
+                        status="not_accepted",
+                        decided_at=refused_at,
+                        updated_at=refused_at,
+                        events=refused,
+                    )
                 )
                 continue
             decided = self._decide(rng, opened)

@@ -1,5 +1,6 @@
 """Rows quarantined for an unmapped code are released by a replay once the mapping is fixed; the
-materials of the held cases wait with them (their case is not in silver) and are released after."""
+materials and events of the held cases wait with them (their case is not in silver) and are
+released after them."""
 
 import datetime as dt
 import json
@@ -34,18 +35,23 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
 
     pipeline.publish_catalogue(settings)
     loaded = pipeline.load_bronze(settings, pipeline.ingest(settings, "food_drug", day))
-    cases_done, materials_done = pipeline.conform_silver(settings, "food_drug", [loaded["batch_id"]])
+    done = {r["contract"]: r for r in pipeline.conform_silver(settings, "food_drug", [loaded["batch_id"]])}
+    cases_done, materials_done, events_done = done["case"], done["material"], done["case_event"]
     materials_sent = sum(len(json.loads(line)["materials"]) for line in lines)
     materials_held = sum(len(json.loads(lines[i])["materials"]) for i in changed)
+    events_sent = sum(len(json.loads(line)["events"]) for line in lines)
+    events_held = sum(len(json.loads(lines[i])["events"]) for i in changed)
     held = read_table_rows(settings, "silver", "quarantine")
     assert cases_done["contract"] == "case"
     assert cases_done["rows_quarantined"] == len(changed)
     assert materials_done["contract"] == "material"
     assert (materials_done["rows_in"], materials_done["rows_quarantined"]) == (materials_sent, materials_held)
-    assert len(held) == len(changed) + materials_held
+    assert (events_done["rows_in"], events_done["rows_quarantined"]) == (events_sent, events_held)
+    assert len(held) == len(changed) + materials_held + events_held
     assert {tuple(r["rule_ids"]) for r in held} == {
         ("case.channel.code_list",),
         ("material.case_id.references",),
+        ("case_event.case_id.references",),
     }
     rule_counts = {
         r["rule_id"]: r["failed_rows"] for r in read_table_rows(settings, "quality", "rule_results")
@@ -69,6 +75,7 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
     assert pipeline.replay_quarantine(settings)["released"] == len(held)
     assert read_table_rows(settings, "silver", "quarantine") == []
     assert len(read_table_rows(settings, "silver", "material")) == materials_sent
+    assert len(read_table_rows(settings, "silver", "case_event")) == events_sent
     cases = read_table_rows(settings, "silver", "case")
     assert len(cases) == len(lines)
     released_ids = {json.loads(lines[i])["caseNo"] for i in changed}
