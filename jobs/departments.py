@@ -36,9 +36,9 @@ class Interface:
 class NestedDataset:
     """Records of another contract carried inside each case record, such as its materials.
 
-    `path` names the list in the case record: a JSON list, or a column holding one as JSON text
-    (CSV and database exports). Each element becomes one record; its `fields` map contract fields
-    to "element.<path>" inside the element or "parent.<path>" in the case record around it.
+    `path` names the list in the case record: a JSON list (or a single object), or a column holding
+    one as JSON text (CSV and database exports). Each element becomes one record; its `fields` map
+    contract fields to "element.<path>" inside the element or "parent.<path>" in the case record.
     """
 
     path: str

@@ -203,10 +203,15 @@ def pending_batches(settings: Settings) -> list[tuple[str, str]]:
 
 
 # The field that orders each silver contract's records: a newer version replaces an older one.
-RECORD_VERSION = {"case": "updated_at", "material": "submitted_at", "case_event": "record_version"}
-# Silver contracts in the order they are conformed: the case of a material or an event must be in
-# silver first.
-SILVER_CONTRACTS = ("case", "material", "case_event")
+RECORD_VERSION = {
+    "case": "updated_at",
+    "material": "submitted_at",
+    "case_event": "record_version",
+    "certificate": "issued_at",
+}
+# Silver contracts in the order they are conformed: the case of a material, an event or a
+# certificate must be in silver first.
+SILVER_CONTRACTS = ("case", "material", "case_event", "certificate")
 
 
 def _rows_per_batch(df: DataFrame) -> dict[str, int]:

@@ -72,9 +72,12 @@ def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -
 def nested_records(bronze: DataFrame, nested: NestedDataset) -> DataFrame:
     """One bronze-shaped row per element of each record's nested list (a case's materials): the
     record becomes {"parent": <the case record>, "element": <the element>}; lineage stays the case
-    record's. A list that is there but not a JSON list gives one row with a null element, so it is
-    quarantined (its fields are missing) instead of vanishing; a missing or empty list gives none."""
-    listed = F.get_json_object(F.col(RECORD), f"$.{nested.path}")
+    record's. A single object counts as a list of one. A list that is there but not JSON gives one row
+    with a null element, so it is quarantined (its fields are missing) instead of vanishing; a
+    missing or empty list gives none."""
+    value = F.get_json_object(F.col(RECORD), f"$.{nested.path}")
+    # A single object (a case's one certificate) is a list of one.
+    listed = F.when(F.ltrim(value).startswith("{"), F.concat(F.lit("["), value, F.lit("]"))).otherwise(value)
     parsed = F.from_json(listed, "array<string>")
     elements = F.when(listed.isNull() | (F.trim(listed) == ""), F.array().cast("array<string>")).otherwise(
         F.coalesce(parsed, F.array(F.lit(None).cast("string")))

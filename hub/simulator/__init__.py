@@ -53,6 +53,7 @@ class SentDay:
     records: int = 0
     materials: int = 0  # material entries inside those records
     events: int = 0  # flow-log entries inside those records
+    certificates: int = 0  # certificates inside those records
     faults: dict[str, int] = field(default_factory=dict)
     file_faults: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
@@ -66,12 +67,17 @@ def _earlier_version(case: CaseVersion) -> CaseVersion:
         supplement_rounds=0,
         updated_at=case.received_at,
         events=case.events[:1],
+        certificate=None,
     )
 
 
 def _carried(version: CaseVersion) -> Counter[str]:
     """The records of other contracts a case record carries."""
-    return Counter(materials=len(version.materials), events=len(version.events))
+    return Counter(
+        materials=len(version.materials),
+        events=len(version.events),
+        certificates=int(version.certificate is not None),
+    )
 
 
 def simulate(
@@ -128,6 +134,7 @@ def simulate(
                     len(records),
                     carried["materials"],
                     carried["events"],
+                    carried["certificates"],
                     dict(counts),
                     sorted(faults),
                     written,

@@ -42,9 +42,35 @@ def _events(
     return [dict(zip(keys, fields(e), strict=True)) for e in case.events]
 
 
-def _json_text(materials: list[dict[str, Any]]) -> str:
-    """A list as the JSON text a CSV cell or a database column holds."""
-    return json.dumps(materials, ensure_ascii=False, separators=(",", ":"))
+def _certificate(
+    case: CaseVersion,
+    keys: tuple[str, ...],
+    when: Callable[[dt.datetime], Any],
+    *,
+    day_format: str,
+    issuer: str,
+    valid: str,
+) -> dict[str, Any] | None:
+    """The certificate the case issued, under the department's own keys for: number, type, issuer,
+    issued at, valid from, valid until, status."""
+    c = case.certificate
+    if c is None:
+        return None
+    values = (
+        c.certificate_id,
+        c.certificate_type,
+        issuer,
+        when(c.issued_at),
+        _day(c.valid_from, day_format),
+        _day(c.valid_until, day_format),
+        valid,
+    )
+    return dict(zip(keys, values, strict=True))
+
+
+def _json_text(value: list[dict[str, Any]] | dict[str, Any] | None) -> str | None:
+    """A list or an object as the JSON text a CSV cell or a database column holds."""
+    return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 # The material types' names as the market regulation system prints them.
@@ -91,6 +117,7 @@ MARKET_REGULATION_COLUMNS = (
     "更新时间",
     "材料清单",
     "办理环节",
+    "证照信息",
 )
 
 
@@ -141,6 +168,17 @@ def market_regulation(case: CaseVersion) -> SourceRecord:
                 lambda t: _ts(t, fmt),
             )
         ),
+        "证照信息": _json_text(
+            _certificate(
+                case,
+                ("证照编号", "证照类型", "发证机关", "发证时间", "有效期起", "有效期止", "证照状态"),
+                lambda t: _ts(t, fmt),
+                day_format="%Y-%m-%d",
+                issuer="区市场监督管理局",
+                valid="有效",
+            )
+        )
+        or "",
     }
 
 
@@ -186,6 +224,14 @@ def food_drug(case: CaseVersion) -> SourceRecord:
         "events": _events(
             case, ("id", "type", "at", "role", "by", "window", "fee", "ver"), lambda t: _ts(t, fmt)
         ),
+        "licence": _certificate(
+            case,
+            ("no", "kind", "issuer", "issuedAt", "validFrom", "validTo", "status"),
+            lambda t: _ts(t, fmt),
+            day_format="%Y-%m-%d",
+            issuer="区食品药品监督管理局",
+            valid="VALID",
+        ),
     }
 
 
@@ -224,6 +270,14 @@ def housing_construction(case: CaseVersion) -> SourceRecord:
             case,
             ("flow_no", "flow_type", "flow_time", "operator_role", "operator", "window_no", "fee", "version"),
             _millis,
+        ),
+        "cert": _certificate(
+            case,
+            ("cert_no", "cert_type", "issue_org", "issue_time", "begin_date", "end_date", "cert_state"),
+            _millis,
+            day_format="%Y-%m-%d",
+            issuer="区住房和建设局",
+            valid="1",
         ),
     }
 
@@ -269,6 +323,17 @@ def human_resources(case: CaseVersion) -> SourceRecord:
                 case, ("HJBH", "HJLX", "BLSJ", "BLRJS", "BLR", "CKH", "SFJE", "BBH"), lambda t: _ts(t, fmt)
             )
         ),
+        # 证照信息: the certificate issued, if any, as JSON text.
+        "ZZXX": _json_text(
+            _certificate(
+                case,
+                ("ZZBH", "ZZLX", "FZJG", "FZSJ", "YXQQ", "YXQZ", "ZZZT"),
+                lambda t: _ts(t, fmt),
+                day_format="%Y%m%d",
+                issuer="区人力资源和社会保障局",
+                valid="1",
+            )
+        ),
     }
 
 
@@ -306,6 +371,14 @@ def health(case: CaseVersion) -> SourceRecord:
             case,
             ("step_id", "step", "time", "role", "operator", "window", "fee", "version"),
             lambda t: _ts(t, fmt),
+        ),
+        "certificate": _certificate(
+            case,
+            ("number", "type", "issued_by", "issued", "valid_from", "valid_until", "state"),
+            lambda t: _ts(t, fmt),
+            day_format="%Y/%m/%d",
+            issuer="区卫生健康局",
+            valid="1",
         ),
     }
 

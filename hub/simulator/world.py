@@ -112,6 +112,26 @@ class Material:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """The licence or certificate a permitted case issues (证照)."""
+
+    certificate_id: str
+    certificate_type: str
+    issued_at: dt.datetime
+    valid_from: dt.date
+    valid_until: dt.date | None  # None: valid while the holder exists
+
+
+# How long each kind of certificate is valid, in years; missing: without an end date.
+CERTIFICATE_YEARS = {
+    "food_business_licence": 5,
+    "health_certificate": 1,
+    "public_place_hygiene_licence": 4,
+    "construction_permit": 3,
+}
+
+
+@dataclass(frozen=True)
 class CaseEvent:
     """One step in the handling of a case (办件环节), as the department's flow log records it."""
 
@@ -141,6 +161,7 @@ class CaseVersion:
     updated_at: dt.datetime
     materials: tuple[Material, ...]
     events: tuple[CaseEvent, ...] = ()  # the flow log so far, oldest first
+    certificate: Certificate | None = None  # issued when a case is permitted
 
 
 def resident_id(rng: random.Random, today: dt.date) -> str:
@@ -279,6 +300,21 @@ def _decision_events(opened: CaseVersion, decided: CaseVersion) -> tuple[CaseEve
     return events
 
 
+def _certificate(decided: CaseVersion) -> Certificate | None:
+    kind = decided.item.certificate_type
+    if decided.status != "completed" or kind is None or decided.decided_at is None:
+        return None
+    issued = decided.decided_at
+    years = CERTIFICATE_YEARS.get(kind)
+    # The day before the anniversary; a licence issued on 29 February runs to 27 February.
+    valid_until = (
+        dt.date(issued.year + years, issued.month, min(issued.day, 28)) - dt.timedelta(days=1)
+        if years
+        else None
+    )
+    return Certificate(f"ZZ{decided.case_id}", kind, issued, issued.date(), valid_until)
+
+
 def _working_hours_time(rng: random.Random, day: dt.date) -> dt.datetime:
     minutes = rng.choice((9 * 60, 14 * 60)) + rng.randint(0, 179)
     at = dt.time(minutes // 60, minutes % 60, rng.randint(0, 59))
@@ -331,7 +367,7 @@ class District:
         version = replace(
             opened, status=status, decided_at=decided, supplement_rounds=rounds, updated_at=decided
         )
-        return replace(version, events=_decision_events(opened, version))
+        return replace(version, events=_decision_events(opened, version), certificate=_certificate(version))
 
     def _open(self, rng: random.Random, day: dt.date) -> CaseVersion | None:
         item = rng.choices(CATALOGUE, weights=self.weights)[0]

@@ -115,6 +115,7 @@ def test_catch_up_backfill_and_reruns(airflow_configured: Settings, sent, spark,
     # Every material the departments sent inside their case records is counted too.
     assert rows_in["material"] == sum(s.materials for s in sent) > 0
     assert rows_in["case_event"] == sum(s.events for s in sent) > 0
+    assert rows_in["certificate"] == sum(s.certificates for s in sent) > 0
 
     # Each injected fault is caught: value faults quarantined with their rule, versions merged.
     injected = Counter[str]()

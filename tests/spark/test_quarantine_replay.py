@@ -41,18 +41,24 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
     materials_held = sum(len(json.loads(lines[i])["materials"]) for i in changed)
     events_sent = sum(len(json.loads(line)["events"]) for line in lines)
     events_held = sum(len(json.loads(lines[i])["events"]) for i in changed)
+    licences_sent = sum(json.loads(line)["licence"] is not None for line in lines)
+    licences_held = sum(json.loads(lines[i])["licence"] is not None for i in changed)
     held = read_table_rows(settings, "silver", "quarantine")
     assert cases_done["contract"] == "case"
     assert cases_done["rows_quarantined"] == len(changed)
     assert materials_done["contract"] == "material"
     assert (materials_done["rows_in"], materials_done["rows_quarantined"]) == (materials_sent, materials_held)
     assert (events_done["rows_in"], events_done["rows_quarantined"]) == (events_sent, events_held)
-    assert len(held) == len(changed) + materials_held + events_held
+    assert (done["certificate"]["rows_in"], done["certificate"]["rows_quarantined"]) == (
+        licences_sent,
+        licences_held,
+    )
+    assert len(held) == len(changed) + materials_held + events_held + licences_held
     assert {tuple(r["rule_ids"]) for r in held} == {
         ("case.channel.code_list",),
         ("material.case_id.references",),
         ("case_event.case_id.references",),
-    }
+    } | ({("certificate.case_id.references",)} if licences_held else set())
     rule_counts = {
         r["rule_id"]: r["failed_rows"] for r in read_table_rows(settings, "quality", "rule_results")
     }
@@ -76,6 +82,7 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
     assert read_table_rows(settings, "silver", "quarantine") == []
     assert len(read_table_rows(settings, "silver", "material")) == materials_sent
     assert len(read_table_rows(settings, "silver", "case_event")) == events_sent
+    assert len(read_table_rows(settings, "silver", "certificate")) == licences_sent
     cases = read_table_rows(settings, "silver", "case")
     assert len(cases) == len(lines)
     released_ids = {json.loads(lines[i])["caseNo"] for i in changed}
