@@ -208,10 +208,14 @@ RECORD_VERSION = {
     "material": "submitted_at",
     "case_event": "record_version",
     "certificate": "issued_at",
+    "evaluation": "evaluated_at",
+    # A consignment is re-sent with each state of its case; an order that reached its recipient is
+    # the newer state of it.
+    "courier_delivery": "ordered_at",
 }
-# Silver contracts in the order they are conformed: the case of a material, an event or a
-# certificate must be in silver first.
-SILVER_CONTRACTS = ("case", "material", "case_event", "certificate")
+# Silver contracts in the order they are conformed: the case of every record nested in a case
+# record must be in silver first.
+SILVER_CONTRACTS = ("case", "material", "case_event", "certificate", "evaluation", "courier_delivery")
 
 
 def _rows_per_batch(df: DataFrame) -> dict[str, int]:

@@ -54,6 +54,8 @@ class SentDay:
     materials: int = 0  # material entries inside those records
     events: int = 0  # flow-log entries inside those records
     certificates: int = 0  # certificates inside those records
+    evaluations: int = 0  # evaluations inside those records
+    consignments: int = 0  # courier consignments inside those records
     faults: dict[str, int] = field(default_factory=dict)
     file_faults: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
@@ -68,6 +70,8 @@ def _earlier_version(case: CaseVersion) -> CaseVersion:
         updated_at=case.received_at,
         events=case.events[:1],
         certificate=None,
+        evaluation=None,
+        consignments=tuple(c for c in case.consignments if c.direction == "pickup"),
     )
 
 
@@ -77,6 +81,8 @@ def _carried(version: CaseVersion) -> Counter[str]:
         materials=len(version.materials),
         events=len(version.events),
         certificates=int(version.certificate is not None),
+        evaluations=int(version.evaluation is not None),
+        consignments=len(version.consignments),
     )
 
 
@@ -135,6 +141,8 @@ def simulate(
                     carried["materials"],
                     carried["events"],
                     carried["certificates"],
+                    carried["evaluations"],
+                    carried["consignments"],
                     dict(counts),
                     sorted(faults),
                     written,

@@ -68,6 +68,44 @@ def _certificate(
     return dict(zip(keys, values, strict=True))
 
 
+def _evaluation(
+    case: CaseVersion, keys: tuple[str, ...], when: Callable[[dt.datetime], Any]
+) -> dict[str, Any] | None:
+    """The applicant's rating, under the department's own keys for: id, channel, score, rating,
+    comment, time."""
+    e = case.evaluation
+    if e is None:
+        return None
+    values = (e.evaluation_id, e.channel, e.score, e.rating, e.comment, when(e.evaluated_at))
+    return dict(zip(keys, values, strict=True))
+
+
+def _consignments(
+    case: CaseVersion, keys: tuple[str, ...], when: Callable[[dt.datetime], Any]
+) -> list[dict[str, Any]]:
+    """The case's EMS consignments, under the department's own keys for: id, direction, waybill,
+    mobile, address, ordered, delivered, status."""
+    return [
+        dict(
+            zip(
+                keys,
+                (
+                    c.delivery_id,
+                    c.direction,
+                    c.waybill_no,
+                    c.recipient_mobile,
+                    c.address,
+                    when(c.ordered_at),
+                    when(c.delivered_at) if c.delivered_at else None,
+                    c.status,
+                ),
+                strict=True,
+            )
+        )
+        for c in case.consignments
+    ]
+
+
 def _json_text(value: list[dict[str, Any]] | dict[str, Any] | None) -> str | None:
     """A list or an object as the JSON text a CSV cell or a database column holds."""
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -118,6 +156,8 @@ MARKET_REGULATION_COLUMNS = (
     "材料清单",
     "办理环节",
     "证照信息",
+    "评价信息",
+    "寄递信息",
 )
 
 
@@ -179,6 +219,21 @@ def market_regulation(case: CaseVersion) -> SourceRecord:
             )
         )
         or "",
+        "评价信息": _json_text(
+            _evaluation(
+                case,
+                ("评价编号", "评价渠道", "评分", "评价等级", "评价内容", "评价时间"),
+                lambda t: _ts(t, fmt),
+            )
+        )
+        or "",
+        "寄递信息": _json_text(
+            _consignments(
+                case,
+                ("寄递编号", "寄递方向", "运单号", "收件人手机", "地址", "下单时间", "妥投时间", "寄递状态"),
+                lambda t: _ts(t, fmt),
+            )
+        ),
     }
 
 
@@ -232,6 +287,14 @@ def food_drug(case: CaseVersion) -> SourceRecord:
             issuer="区食品药品监督管理局",
             valid="VALID",
         ),
+        "evaluation": _evaluation(
+            case, ("id", "channel", "score", "rating", "comment", "at"), lambda t: _ts(t, fmt)
+        ),
+        "deliveries": _consignments(
+            case,
+            ("id", "direction", "waybill", "mobile", "address", "orderedAt", "deliveredAt", "status"),
+            lambda t: _ts(t, fmt),
+        ),
     }
 
 
@@ -278,6 +341,25 @@ def housing_construction(case: CaseVersion) -> SourceRecord:
             day_format="%Y-%m-%d",
             issuer="区住房和建设局",
             valid="1",
+        ),
+        "evaluation": _evaluation(
+            case,
+            ("eval_no", "eval_channel", "eval_score", "eval_level", "eval_content", "eval_time"),
+            _millis,
+        ),
+        "express": _consignments(
+            case,
+            (
+                "order_no",
+                "direction",
+                "mail_no",
+                "receiver_phone",
+                "receiver_addr",
+                "order_time",
+                "sign_time",
+                "mail_state",
+            ),
+            _millis,
         ),
     }
 
@@ -334,6 +416,14 @@ def human_resources(case: CaseVersion) -> SourceRecord:
                 valid="1",
             )
         ),
+        "PJXX": _json_text(
+            _evaluation(case, ("PJBH", "PJQD", "PF", "PJDJ", "PJNR", "PJSJ"), lambda t: _ts(t, fmt))
+        ),
+        "JDXX": _json_text(
+            _consignments(
+                case, ("JDBH", "JDFX", "YDH", "SJRSJ", "DZ", "XDSJ", "TTSJ", "JDZT"), lambda t: _ts(t, fmt)
+            )
+        ),
     }
 
 
@@ -379,6 +469,14 @@ def health(case: CaseVersion) -> SourceRecord:
             day_format="%Y/%m/%d",
             issuer="区卫生健康局",
             valid="1",
+        ),
+        "rating": _evaluation(
+            case, ("evaluation_id", "channel", "score", "level", "comment", "time"), lambda t: _ts(t, fmt)
+        ),
+        "post": _consignments(
+            case,
+            ("delivery_id", "direction", "waybill_no", "mobile", "address", "ordered", "delivered", "status"),
+            lambda t: _ts(t, fmt),
         ),
     }
 

@@ -17,7 +17,7 @@ MAX_PAGE_SIZE = 1000
 
 
 # Columns of the change table that hold JSON text; the API serves them as nested JSON.
-NESTED_COLUMNS = ("materials", "flows", "cert")
+NESTED_COLUMNS = ("materials", "flows", "cert", "evaluation", "express")
 
 
 def _nested_decoded(row: dict[str, Any]) -> dict[str, Any]:

@@ -132,6 +132,50 @@ CERTIFICATE_YEARS = {
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """The applicant's rating of a decided case (好差评), given right after it at the channel used."""
+
+    evaluation_id: str
+    channel: str
+    score: int  # 5 very satisfied .. 1 very dissatisfied
+    rating: str
+    comment: str | None
+    evaluated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Consignment:
+    """An EMS consignment: materials picked up from the applicant, or the result delivered."""
+
+    delivery_id: str
+    direction: str  # pickup | delivery
+    waybill_no: str
+    recipient_mobile: str
+    address: str
+    ordered_at: dt.datetime
+    delivered_at: dt.datetime | None
+    status: str
+
+
+RATINGS = {
+    5: "very_satisfied",
+    4: "satisfied",
+    3: "basically_satisfied",
+    2: "dissatisfied",
+    1: "very_dissatisfied",
+}
+EVALUATION_CHANNEL = {
+    "window": "window_device",
+    "kiosk": "window_device",
+    "online": "online",
+    "wechat": "wechat",
+    "courier": "hotline",
+}
+BAD_REVIEW_COMMENTS = ("等候时间太长", "材料要求没有一次性告知", "窗口人员态度不好", "多次往返才办成")
+STREETS = ("天河路", "体育东路", "林和西路", "黄埔大道西", "中山大道西", "天河北路", "珠江新城华夏路")
+
+
+@dataclass(frozen=True)
 class CaseEvent:
     """One step in the handling of a case (办件环节), as the department's flow log records it."""
 
@@ -162,6 +206,8 @@ class CaseVersion:
     materials: tuple[Material, ...]
     events: tuple[CaseEvent, ...] = ()  # the flow log so far, oldest first
     certificate: Certificate | None = None  # issued when a case is permitted
+    evaluation: Evaluation | None = None
+    consignments: tuple[Consignment, ...] = ()
 
 
 def resident_id(rng: random.Random, today: dt.date) -> str:
@@ -300,6 +346,61 @@ def _decision_events(opened: CaseVersion, decided: CaseVersion) -> tuple[CaseEve
     return events
 
 
+def _evaluation(decided: CaseVersion) -> Evaluation | None:
+    """About six in ten applicants rate a decided case; a few rate it badly."""
+    rng = random.Random(f"evaluation/{decided.case_id}")
+    if decided.decided_at is None or rng.random() > 0.6:
+        return None
+    score = rng.choices((5, 4, 3, 2, 1), weights=(62, 24, 8, 4, 2))[0]
+    comment = rng.choice(BAD_REVIEW_COMMENTS) if score <= 2 else None
+    at = decided.decided_at + dt.timedelta(seconds=rng.randint(30, 900))
+    channel = EVALUATION_CHANNEL[decided.channel]
+    return Evaluation(f"PJ{decided.case_id}", channel, score, RATINGS[score], comment, at)
+
+
+def _address(rng: random.Random) -> str:
+    return f"广州市天河区{rng.choice(STREETS)}{rng.randint(1, 600)}号"
+
+
+def _pickup(case_id: str, subject: Subject, channel: str, received: dt.datetime) -> tuple[Consignment, ...]:
+    """A courier case starts with EMS picking the materials up from the applicant."""
+    if channel != "courier":
+        return ()
+    rng = random.Random(f"pickup/{case_id}")
+    ordered = received - dt.timedelta(hours=rng.randint(20, 48))
+    waybill = f"1{rng.randint(0, 10**11 - 1):011d}"
+    picked = received - dt.timedelta(minutes=rng.randint(60, 600))
+    return (
+        Consignment(
+            f"YJ{case_id}-1", "pickup", waybill, subject.phone, _address(rng), ordered, picked, "delivered"
+        ),
+    )
+
+
+def _result_delivery(decided: CaseVersion) -> tuple[Consignment, ...]:
+    """A certificate goes out by EMS for courier cases and for some online ones."""
+    rng = random.Random(f"delivery/{decided.case_id}")
+    if decided.certificate is None or decided.decided_at is None:
+        return ()
+    if decided.channel != "courier" and not (decided.channel == "online" and rng.random() < 0.3):
+        return ()
+    ordered = decided.decided_at + dt.timedelta(minutes=rng.randint(10, 120))
+    waybill = f"1{rng.randint(0, 10**11 - 1):011d}"
+    number = len(decided.consignments) + 1
+    return (
+        Consignment(
+            f"YJ{decided.case_id}-{number}",
+            "delivery",
+            waybill,
+            decided.subject.phone,
+            _address(rng),
+            ordered,
+            None,
+            "ordered",
+        ),
+    )
+
+
 def _certificate(decided: CaseVersion) -> Certificate | None:
     kind = decided.item.certificate_type
     if decided.status != "completed" or kind is None or decided.decided_at is None:
@@ -367,7 +468,13 @@ class District:
         version = replace(
             opened, status=status, decided_at=decided, supplement_rounds=rounds, updated_at=decided
         )
-        return replace(version, events=_decision_events(opened, version), certificate=_certificate(version))
+        return replace(
+            version,
+            events=_decision_events(opened, version),
+            certificate=_certificate(version),
+            evaluation=_evaluation(version),
+            consignments=(*opened.consignments, *_result_delivery(version)),
+        )
 
     def _open(self, rng: random.Random, day: dt.date) -> CaseVersion | None:
         item = rng.choices(CATALOGUE, weights=self.weights)[0]
@@ -406,6 +513,7 @@ class District:
             updated_at=received,
             materials=_materials(case_id, subject, item, received, rng),
             events=_received_events(case_id, channel, received),
+            consignments=_pickup(case_id, subject, channel, received),
         )
 
     def day(self, day: dt.date) -> Iterator[CaseVersion]:

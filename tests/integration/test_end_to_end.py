@@ -116,6 +116,8 @@ def test_catch_up_backfill_and_reruns(airflow_configured: Settings, sent, spark,
     assert rows_in["material"] == sum(s.materials for s in sent) > 0
     assert rows_in["case_event"] == sum(s.events for s in sent) > 0
     assert rows_in["certificate"] == sum(s.certificates for s in sent) > 0
+    assert rows_in["evaluation"] == sum(s.evaluations for s in sent) > 0
+    assert rows_in["courier_delivery"] == sum(s.consignments for s in sent) > 0
 
     # Each injected fault is caught: value faults quarantined with their rule, versions merged.
     injected = Counter[str]()
