@@ -64,8 +64,15 @@ class DepartmentMapping:
     unmapped_fields: tuple[str, ...] = ()
     nested: dict[str, NestedDataset] = field(default_factory=dict)  # contract name -> its records
 
-    def for_nested(self, contract: str) -> DepartmentMapping:
-        """This department's mapping as `conform` reads it for the records nested under `contract`."""
+    def sends(self, contract: str) -> bool:
+        """Whether the department's records are, or carry, records of `contract`."""
+        return contract == self.contract or contract in self.nested
+
+    def for_contract(self, contract: str) -> DepartmentMapping:
+        """This department's mapping as `conform` reads it for its records of `contract`: itself,
+        or the mapping of the records nested under that contract."""
+        if contract == self.contract:
+            return self
         nested = self.nested[contract]
         return replace(self, contract=contract, fields=nested.fields, codes=nested.codes, nested={})
 

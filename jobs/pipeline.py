@@ -266,15 +266,6 @@ def _upsert(settings: Settings, contract: Contract, valid: DataFrame) -> None:
     )
 
 
-def _sends(mapping: DepartmentMapping, contract: str) -> bool:
-    return contract == mapping.contract or contract in mapping.nested
-
-
-def _mapping_of(mapping: DepartmentMapping, contract: str) -> DepartmentMapping:
-    """How to conform the department's records of `contract`: its own or a nested dataset's mapping."""
-    return mapping if contract == mapping.contract else mapping.for_nested(contract)
-
-
 def _conform_contract(
     settings: Settings, contract: Contract, rows: DataFrame, mapping: DepartmentMapping, batch_ids: list[str]
 ) -> list[silver.Reconciliation]:
@@ -317,14 +308,14 @@ def conform_silver(settings: Settings, department: str, batch_ids: list[str]) ->
     mapping = load_mappings(settings.mappings_dir)[department]
     checked_at = dt.datetime.now(dt.UTC)
     records: list[dict[str, Any]] = []
-    for name in (c for c in SILVER_CONTRACTS if _sends(mapping, c)):
+    for name in (c for c in SILVER_CONTRACTS if mapping.sends(c)):
         rows = (
             batch_rows
             if name == mapping.contract
             else silver.nested_records(batch_rows, mapping.nested[name])
         )
         results = _conform_contract(
-            settings, load_contract(name), rows, _mapping_of(mapping, name), batch_ids
+            settings, load_contract(name), rows, mapping.for_contract(name), batch_ids
         )
         # A batch with no rows of the contract (a quiet day) is reconciled too: 0 = 0 + 0.
         seen = {r.batch_id for r in results}
@@ -436,19 +427,23 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
         )
         .localCheckpoint()
     )
+    # Only the (contract, department) pairs that hold rows are checked again.
+    held_pairs = {(r[0], r[1]) for r in held.select("contract", "_department").distinct().collect()}
     totals = {"replayed": 0, "released": 0, "still_quarantined": 0}
     mappings = load_mappings(settings.mappings_dir)
     for name in SILVER_CONTRACTS:
+        departments = [d for d, m in mappings.items() if m.sends(name) and (name, d) in held_pairs]
+        if not departments:
+            continue
         contract = load_contract(name)
         rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
-        for department, mapping in mappings.items():
-            if not _sends(mapping, name):
-                continue
+        for department in departments:
+            mapping = mappings[department]
             rows = held.where((F.col("contract") == name) & (F.col("_department") == department)).drop(
                 "contract"
             )
             # Held rows are records of the contract already: nested ones were unwrapped when held.
-            with _checked(rows, _mapping_of(mapping, name), contract, rules) as (released, still, results):
+            with _checked(rows, mapping.for_contract(name), contract, rules) as (released, still, results):
                 result = silver.Reconciliation(
                     f"replay of {department} {name}",
                     sum(r.rows_in for r in results),

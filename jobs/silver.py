@@ -76,7 +76,6 @@ def nested_records(bronze: DataFrame, nested: NestedDataset) -> DataFrame:
     with a null element, so it is quarantined (its fields are missing) instead of vanishing; a
     missing or empty list gives none."""
     value = F.get_json_object(F.col(RECORD), f"$.{nested.path}")
-    # A single object (a case's one certificate) is a list of one.
     listed = F.when(F.ltrim(value).startswith("{"), F.concat(F.lit("["), value, F.lit("]"))).otherwise(value)
     parsed = F.from_json(listed, "array<string>")
     elements = F.when(listed.isNull() | (F.trim(listed) == ""), F.array().cast("array<string>")).otherwise(

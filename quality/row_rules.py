@@ -93,8 +93,8 @@ def _passes(spec: RuleSpec, value: Column) -> Column:
 
 
 class MissingReferenceDataError(ValueError):
-    """A rule needs another dataset (a reference target, the catalogue, the calendar) that the
-    caller did not supply: an error, never a silently skipped rule."""
+    """A rule needs another contract's table (a reference target, the catalogue) that the caller
+    did not supply: an error, never a silently skipped rule."""
 
 
 def reference_data_needed(contract: Contract) -> set[str]:
@@ -215,7 +215,6 @@ def compile_row_rules(
     contract name (see `reference_data_needed`); time limits count with `calendar` (by default the
     one in contracts/)."""
     data = reference_data or {}
-    calendar_arrays = CalendarArrays.of(calendar or load_calendar())
     rules: list[RowRule] = []
     prefix = contract.name
     for f in contract.fields:
@@ -245,7 +244,8 @@ def compile_row_rules(
             )
         for spec in f.rules:
             if spec.kind == "working_day_deadline":
-                rules.append(_deadline_rule(contract, f.name, spec, data, calendar_arrays))
+                arrays = CalendarArrays.of(calendar or load_calendar())
+                rules.append(_deadline_rule(contract, f.name, spec, data, arrays))
                 continue
             rules.append(
                 RowRule(

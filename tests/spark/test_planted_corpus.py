@@ -179,7 +179,7 @@ def test_every_material_rule_catches_its_planted_rows(spark: SparkSession) -> No
     bronze = food_drug_bronze(spark, [row for _, row in records])
     mapping = load_mappings()["food_drug"]
     materials = nested_records(bronze, mapping.nested["material"])
-    split = split_by_rules(conform(materials, mapping.for_nested("material"), contract), rules, contract)
+    split = split_by_rules(conform(materials, mapping.for_contract("material"), contract), rules, contract)
 
     caught = {int(r["_source_line"]): set(r["rule_ids"]) for r in split.quarantined.collect()}
     for line, (rule_id, _) in enumerate(records, start=1):
