@@ -80,6 +80,19 @@ def with_lineage(
     )
 
 
+def unseen_rows(records: DataFrame, landed: DataFrame, row_id: str) -> DataFrame:
+    """The records whose change row (named by its `row_id` field) is not among `landed`.
+
+    A record without a row id is kept: it cannot be recognised, and losing it would be worse.
+    """
+    seen = landed.select(F.get_json_object(RECORD, f"$.{row_id}").alias("_row_id")).distinct()
+    return (
+        records.withColumn("_row_id", F.get_json_object(RECORD, f"$.{row_id}"))
+        .join(seen, "_row_id", "left_anti")
+        .drop("_row_id")
+    )
+
+
 def write_bronze(df: DataFrame, table_uri: str, batch: LandedBatch) -> None:
     """Replace exactly this batch's rows, so re-running a batch never duplicates it."""
     (

@@ -30,6 +30,15 @@ class Interface:
     table: str | None = None  # jdbc
     updated_column: str | None = None  # jdbc: the column a pull windows on
     updated_format: str | None = None  # jdbc: strftime format of that column
+    # rest_api and jdbc: how many hours of landed windows each pull reads again, for changes
+    # committed late with an earlier update time; `row_id` names the column that identifies a
+    # change row, so bronze keeps each row once.
+    lookback_hours: int = 0
+    row_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.lookback_hours and not self.row_id:
+            raise ValueError("an interface that looks back needs a row_id to recognise rows it landed")
 
 
 @dataclass(frozen=True)
@@ -83,7 +92,7 @@ def _mapping(doc: dict[str, Any], path: Path) -> DepartmentMapping:
         unmapped = tuple(doc.pop("unmapped_fields", ()))
         nested = {name: NestedDataset(**spec) for name, spec in doc.pop("nested", {}).items()}
         return DepartmentMapping(interface=interface, unmapped_fields=unmapped, nested=nested, **doc)
-    except (KeyError, TypeError) as error:
+    except (KeyError, TypeError, ValueError) as error:
         raise ValueError(f"department registry file {path.name}: {error}") from error
 
 

@@ -6,6 +6,12 @@ the next run starts from the last landed `until`, the department's watermark, so
 missed. The manifest, written last, records the window: re-running a run that already landed
 returns the same batch without pulling again, and a backfill skips a range another batch
 already covered, so nothing is landed twice.
+
+A database-backed department can commit a change late with an earlier update time (a street
+office terminal that syncs after hours): a pull by update time alone would never see it. Such a
+department declares a lookback; its pull re-reads that much of the windows already landed
+before its own (`fetched_since` .. `since`), and bronze keeps only the change rows it has not
+seen (jobs.bronze.unseen_rows).
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ class LandedBatch:
     since: str
     until: str
     rejected: list[RejectedFile] = field(default_factory=list)
+    fetched_since: str = ""  # earlier than `since` when the pull looked back; "" means `since`
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -80,11 +87,19 @@ class LandedBatch:
             doc["since"],
             doc["until"],
             [RejectedFile(**r) for r in doc.get("rejected", [])],
+            doc.get("fetched_since", ""),
         )
 
     @property
     def window(self) -> PullWindow:
         return PullWindow(dt.datetime.fromisoformat(self.since), dt.datetime.fromisoformat(self.until))
+
+    @property
+    def looked_back(self) -> PullWindow | None:
+        """The part of earlier batches' windows this pull read again, if it looked back."""
+        if not self.fetched_since or self.fetched_since == self.since:
+            return None
+        return PullWindow(dt.datetime.fromisoformat(self.fetched_since), self.window.since)
 
 
 class Source(Protocol):
@@ -111,11 +126,20 @@ def landed_batches(store: ObjectStore, department: str) -> list[LandedBatch]:
 
 @dataclass(frozen=True)
 class PullPlan:
-    """What a run should do: land `window` as a new batch, or reuse a batch that already holds it."""
+    """What a run should do: land `window` as a new batch, or reuse a batch that already holds it.
+
+    A new batch is fetched from `fetch_since`, which is earlier than the window when it looks back.
+    """
 
     batch_id: str
     window: PullWindow | None
     existing: LandedBatch | None
+    fetch_since: dt.datetime | None = None
+
+    @property
+    def fetch_window(self) -> PullWindow:
+        assert self.window is not None
+        return PullWindow(self.fetch_since or self.window.since, self.window.until)
 
 
 def _missed_windows(store: ObjectStore, department: str) -> list[PullWindow]:
@@ -126,7 +150,20 @@ def _missed_windows(store: ObjectStore, department: str) -> list[PullWindow]:
     ]
 
 
-def plan_pull(store: ObjectStore, department: str, interval: PullWindow) -> PullPlan:
+def _covered_back_to(windows: list[PullWindow], since: dt.datetime) -> dt.datetime:
+    """How far back from `since` earlier batches cover time without a gap."""
+    start, extended = since, True
+    while extended:
+        extended = False
+        for window in windows:
+            if window.since < start <= window.until:
+                start, extended = window.since, True
+    return start
+
+
+def plan_pull(
+    store: ObjectStore, department: str, interval: PullWindow, lookback: dt.timedelta = dt.timedelta(0)
+) -> PullPlan:
     batch_id = batch_id_for(department, interval.since.date())
     batches = landed_batches(store, department)
     for batch in batches:
@@ -144,7 +181,9 @@ def plan_pull(store: ObjectStore, department: str, interval: PullWindow) -> Pull
         uncovered = not any(w.since <= missed.since and missed.until <= w.until for w in covered)
         if uncovered and missed.since < since:
             since = missed.since
-    return PullPlan(batch_id, PullWindow(since, interval.until), None)
+    # Looking back re-reads only landed windows: a gap before `since` is a backfill's to pull.
+    fetch_since = max(since - lookback, _covered_back_to(covered, since))
+    return PullPlan(batch_id, PullWindow(since, interval.until), None, fetch_since)
 
 
 def _land_payloads(
@@ -186,7 +225,7 @@ def land(
     assert plan.window is not None
     prefix = f"{department}/{plan.batch_id}"
     try:
-        files, rejected = _land_payloads(store, prefix, source.fetch(plan.window), check)
+        files, rejected = _land_payloads(store, prefix, source.fetch(plan.fetch_window), check)
     except SourceUnavailableError:
         window = {"since": plan.window.since.isoformat(), "until": plan.window.until.isoformat()}
         store.put_bytes(f"{department}/{MISSED}/{plan.batch_id}.json", json.dumps(window).encode())
@@ -199,6 +238,7 @@ def land(
         plan.window.since.isoformat(),
         plan.window.until.isoformat(),
         rejected,
+        plan.fetch_window.since.isoformat(),
     )
     # The manifest is written last: its presence means the whole batch landed.
     store.put_bytes(f"{prefix}/{MANIFEST}", batch.to_json().encode("utf-8"))

@@ -22,7 +22,7 @@ from hub.settings import Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
 from jobs import bronze, gold, silver
 from jobs.departments import DepartmentMapping, load_mappings
-from jobs.landing import LandedBatch, land, plan_pull
+from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
 from jobs.spark import get_spark
 from quality.contracts import Contract, load_code_lists, load_contract
@@ -85,7 +85,8 @@ def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict
     ensure_buckets(settings)
     mapping = load_mappings(settings.mappings_dir)[department]
     store = landing_store(settings)
-    plan = plan_pull(store, department, local_window(interval_start))
+    lookback = dt.timedelta(hours=mapping.interface.lookback_hours)
+    plan = plan_pull(store, department, local_window(interval_start), lookback)
     batch = land(
         store,
         department,
@@ -116,9 +117,20 @@ def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
     mapping = load_mappings(settings.mappings_dir)[batch.department]
     uri_of_key = {f.key: store.uri(f.key) for f in batch.files}
     records = bronze.read_records(spark, list(uri_of_key.values()), mapping)
+    pulled: int | None = None
+    earlier = _batches_looked_back_into(settings, batch)
+    bronze_uri = table_uri(settings, *BRONZE_CASES)
+    if earlier and mapping.interface.row_id and DeltaTable.isDeltaTable(spark, bronze_uri):
+        earlier_rows = (
+            spark.read.format("delta")
+            .load(bronze_uri)
+            .where((F.col("_department") == batch.department) & F.col("_batch_id").isin(earlier))
+        )
+        pulled = records.count()
+        records = bronze.unseen_rows(records, earlier_rows, mapping.interface.row_id)
     bronze.write_bronze(
         bronze.with_lineage(records, batch, uri_of_key, source_label(settings, mapping)),
-        table_uri(settings, *BRONZE_CASES),
+        bronze_uri,
         batch,
     )
     incidents = spark.createDataFrame(
@@ -133,17 +145,39 @@ def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
     )
     rows = (
         spark.read.format("delta")
-        .load(table_uri(settings, *BRONZE_CASES))
+        .load(bronze_uri)
         .where((F.col("_department") == batch.department) & (F.col("_batch_id") == batch.batch_id))
         .count()
     )
-    log.info("bronze %s: %d records, %d file(s) rejected", batch.batch_id, rows, len(batch.rejected))
+    already_landed = 0 if pulled is None else pulled - rows
+    log.info(
+        "bronze %s: %d records, %d read again by the lookback and already in bronze, %d file(s) rejected",
+        batch.batch_id,
+        rows,
+        already_landed,
+        len(batch.rejected),
+    )
     return {
         "department": batch.department,
         "batch_id": batch.batch_id,
         "rows": rows,
+        "already_landed": already_landed,
         "rejected": len(batch.rejected),
     }
+
+
+def _batches_looked_back_into(settings: Settings, batch: LandedBatch) -> list[str]:
+    """Ids of the earlier batches whose windows this batch's pull read again."""
+    looked_back = batch.looked_back
+    if looked_back is None:
+        return []
+    return [
+        b.batch_id
+        for b in landed_batches(landing_store(settings), batch.department)
+        if b.batch_id != batch.batch_id
+        and b.window.since < looked_back.until
+        and looked_back.since < b.window.until
+    ]
 
 
 def publish_catalogue(settings: Settings) -> dict[str, Any]:

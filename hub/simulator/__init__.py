@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -27,8 +28,11 @@ __all__ = ["DirtyRates", "SentDay", "department_writers", "simulate"]
 
 HEALTH_BUCKET = "dept-health"
 # Departments whose exports are files; only these can be truncated, mis-encoded or have a column
-# renamed, and only their late records arrive in a later day's file.
+# renamed. A late record arrives in a later day's file, or a later day's change rows.
 FILE_DEPARTMENTS = frozenset({"market_regulation", "food_drug", "health"})
+# How late a database-backed department's change rows can commit after their update time; the
+# lookback in those departments' registry files covers it.
+CHANGE_ROW_LAG = dt.timedelta(days=1)
 
 
 def department_writers(settings: Settings) -> dict[str, DayWriter]:
@@ -39,9 +43,9 @@ def department_writers(settings: Settings) -> dict[str, DayWriter]:
         ),
         "food_drug": JsonLinesFileDrop(sources / "food_drug", ("channel", "channelCode")),
         "housing_construction": SqliteChangeTable(
-            sources / "housing_construction" / "system.db", "case_changes"
+            sources / "housing_construction" / "system.db", "case_changes", "change_id"
         ),
-        "human_resources": SqliteChangeTable(sources / "human_resources" / "rsj.db", "ZW_BJXX"),
+        "human_resources": SqliteChangeTable(sources / "human_resources" / "rsj.db", "ZW_BJXX", "XH"),
         "health": BucketDrop(bucket_store(settings, HEALTH_BUCKET), "exports/", ("channel", "channel_code")),
     }
 
@@ -61,13 +65,14 @@ class SentDay:
     written: list[str] = field(default_factory=list)
 
 
-def _earlier_version(case: CaseVersion) -> CaseVersion:
+def _earlier_version(case: CaseVersion, not_before: dt.datetime | None) -> CaseVersion:
+    """The case as it stood when accepted, stamped no earlier than `not_before`."""
     return replace(
         case,
         status="accepted",
         decided_at=None,
         supplement_rounds=0,
-        updated_at=case.received_at,
+        updated_at=max(case.received_at, not_before) if not_before else case.received_at,
         events=case.events[:1],
         certificate=None,
         evaluation=None,
@@ -94,8 +99,13 @@ def simulate(
     seed: int = 7,
     cases_per_day: int = 200,
     dirty: DirtyRates | None = None,
+    after_day: Callable[[dt.date], None] | None = None,
 ) -> list[SentDay]:
-    """Run the district from `first_day` for `days` days; each department hands over each day."""
+    """Run the district from `first_day` for `days` days; each department hands over each day.
+
+    `after_day` is called once a day's records are handed over, before the next day begins: a
+    test pulls there to see the departments as a daily run would.
+    """
     rates = dirty or DirtyRates()
     district = District(seed, cases_per_day, first_day)
     writers = department_writers(settings)
@@ -115,7 +125,7 @@ def simulate(
             held_back[department] = []
             for version in by_department[department]:
                 record = spoil(rng, shape.record(version), shape, rates, counts)
-                if department in FILE_DEPARTMENTS and rng.random() < rates.late:
+                if rng.random() < rates.late:
                     held_back[department].append((record, _carried(version)))
                     counts["late"] += 1
                     continue
@@ -127,7 +137,9 @@ def simulate(
                     counts["duplicate"] += 1
                 if version.received_at < version.updated_at and rng.random() < rates.out_of_order:
                     # The older state of the case arrives after the newer one.
-                    earlier = _earlier_version(version)
+                    # A change row commits at most CHANGE_ROW_LAG late; a file can re-export any state.
+                    lag = None if department in FILE_DEPARTMENTS else version.updated_at - CHANGE_ROW_LAG
+                    earlier = _earlier_version(version, lag)
                     records.append(shape.record(earlier))
                     carried += _carried(earlier)
                     counts["out_of_order"] += 1
@@ -148,6 +160,8 @@ def simulate(
                     written,
                 )
             )
+        if after_day is not None:
+            after_day(day)
     _record_sent(settings, sent)
     # The catalogue as it stood when the simulated period began.
     write_catalogue(settings, dt.datetime.combine(first_day - dt.timedelta(days=1), dt.time(9)))

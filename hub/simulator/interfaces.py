@@ -101,10 +101,14 @@ def _column_value(value: Any) -> Any:
 
 
 class SqliteChangeTable:
-    """An append-only table of case changes, as many department systems keep for exchange."""
+    """An append-only table of case changes, as many department systems keep for exchange.
 
-    def __init__(self, path: Path, table: str) -> None:
-        self.path, self.table = path, table
+    Each change row gets the next number in `row_id`; a record held back arrives in a later
+    day's write with its original update time, like a change committed late.
+    """
+
+    def __init__(self, path: Path, table: str, row_id: str) -> None:
+        self.path, self.table, self.row_id = path, table, row_id
 
     def write_day(self, day_name: str, records: list[SourceRecord], faults: set[str]) -> list[str]:
         if not records:
@@ -115,7 +119,9 @@ class SqliteChangeTable:
             declared = ", ".join(
                 f"{c} {'INTEGER' if isinstance(records[0][c], int) else 'TEXT'}" for c in columns
             )
-            db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({declared})")
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ({self.row_id} INTEGER PRIMARY KEY, {declared})"
+            )
             # Simulating a day again replaces what that day wrote, so re-runs do not pile up.
             db.execute("CREATE TABLE IF NOT EXISTS simulated_day (day TEXT PRIMARY KEY, first INT, last INT)")
             previous = db.execute(
@@ -125,7 +131,7 @@ class SqliteChangeTable:
                 db.execute(f"DELETE FROM {self.table} WHERE rowid BETWEEN ? AND ?", previous)
             (first,) = db.execute(f"SELECT coalesce(max(rowid), 0) + 1 FROM {self.table}").fetchone()
             db.executemany(
-                f"INSERT INTO {self.table} VALUES ({', '.join('?' for _ in columns)})",
+                f"INSERT INTO {self.table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                 [tuple(_column_value(r.get(c)) for c in columns) for r in records],
             )
             db.execute(

@@ -3,7 +3,7 @@ value it declares lands on a code of the shared list."""
 
 import pytest
 
-from jobs.departments import load_mappings
+from jobs.departments import MAPPINGS_DIR, load_mappings
 from quality.contracts import load_code_lists, load_contract
 
 pytestmark = pytest.mark.unit
@@ -28,3 +28,12 @@ def test_mapping_covers_the_contract(department: str) -> None:
         (field,) = [f for f in contract.fields if f.name == field_name]
         assert field.code_list, f"{field_name} has no code list to map to"
         assert set(codes.values()) <= code_lists[field.code_list]
+
+
+def test_a_lookback_without_a_row_id_is_refused(tmp_path) -> None:
+    text = (MAPPINGS_DIR / "human_resources.yaml").read_text(encoding="utf-8")
+    (tmp_path / "human_resources.yaml").write_text(text.replace("row_id: XH", ""), encoding="utf-8")
+    with pytest.raises(
+        ValueError, match=r"human_resources\.yaml: an interface that looks back needs a row_id"
+    ):
+        load_mappings(tmp_path)

@@ -112,3 +112,30 @@ def test_local_store_lists_by_key_prefix_as_s3_does(tmp_path) -> None:
     assert store.list_keys("a/b-") == ["a/b-1/x", "a/b-2/y"]
     assert store.list_keys("a/") == ["a/b-1/x", "a/b-2/y", "a/c/z"]
     assert store.list_keys("nothing/") == []
+
+
+def _land_looking_back(store: LocalObjectStore, source: FakeDepartment, day: int):
+    plan = plan_pull(store, "dept", local_window(_day(day)), dt.timedelta(hours=24))
+    return land(store, "dept", plan, source, _accept)
+
+
+def test_a_pull_that_looks_back_reads_the_landed_day_before_again(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), FakeDepartment()
+    first = _land_looking_back(store, source, 20)
+    # Nothing was landed before the first batch, so there is nothing to read again.
+    assert first.looked_back is None
+    second = _land_looking_back(store, source, 21)
+    assert source.asked[-1] == PullWindow(local_window(_day(20)).since, local_window(_day(21)).until)
+    assert second.window == local_window(_day(21))
+    assert second.looked_back == local_window(_day(20))
+    # A re-run reads nothing; the manifest keeps what the pull read.
+    assert _land_looking_back(store, source, 21) == second
+    assert len(source.asked) == 2
+
+
+def test_looking_back_never_reaches_into_a_gap_a_backfill_will_pull(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), FakeDepartment()
+    _land_looking_back(store, source, 20)
+    backfilled = _land_looking_back(store, source, 18)
+    assert source.asked[-1] == local_window(_day(18))
+    assert backfilled.looked_back is None
