@@ -8,6 +8,7 @@ import json
 import logging
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
@@ -58,6 +59,22 @@ def report_run(settings: Settings, step: Step) -> list[str]:
     profiles = read_table_rows(settings, "gold", "subject_profile")
     shared = sorted(str(p["subject_id"]) for p in profiles if len(p["departments"]) > 1)
     step(f"gold subject_profile: {len(shared)} of {len(profiles)} subjects have cases in several departments")
+    registry = read_table_rows(settings, "gold", "material_registry")
+    reused = sum(1 for r in registry if r["submissions"] > 1)
+    step(
+        f"gold material_registry: {len(registry)} reusable materials on file, {reused} handed in twice+"
+    )
+    alerts = Counter(str(a["rule"]) for a in read_table_rows(settings, "gold", "supervision_alert"))
+    step(
+        "gold supervision_alert: "
+        + (", ".join(f"{n} {rule}" for rule, n in sorted(alerts.items())) or "none")
+    )
+    daily = read_table_rows(settings, "gold", "throughput_daily")
+    step(
+        f"gold throughput_daily: {sum(r['received'] for r in daily)} received, "
+        f"{sum(r['decided'] for r in daily)} decided ({sum(r['overdue'] for r in daily)} overdue), "
+        f"{sum(r['visits_saved'] for r in daily)} visits saved"
+    )
     return shared
 
 

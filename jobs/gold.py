@@ -1,16 +1,143 @@
-"""Gold: the unified subject profile, one row per subject across every department's cases."""
+"""Gold: the unified subject profile and the material registry, across every department.
+
+Pure DataFrame functions; `as_of` (a timestamp column) is the moment validity is judged at, so a
+build is reproducible for a given moment.
+"""
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+import datetime as dt
+
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from hub.working_days import WorkingCalendar
 
-def subject_profile(cases: DataFrame) -> DataFrame:
-    """One row per subject: identity, the departments it dealt with, and its cases newest first.
+
+def _source() -> Column:
+    """Lineage of a silver row back to its bronze record."""
+    return F.struct(
+        F.col("_batch_id").alias("batch_id"),
+        F.col("_source_file").alias("file"),
+        F.col("_source_line").alias("line"),
+    )
+
+
+def material_registry(materials: DataFrame, as_of: Column) -> DataFrame:
+    """For each subject and material type, the material a window can reuse at `as_of`.
+
+    It must still be valid under its type's rule (`valid_until`, set by the issuing rule: an ID
+    card copy until the ID expires, a lease until its end, a health certificate for a year; none
+    while the holder exists). Among those, one a department accepted comes before one it turned
+    down, then the newest. `submissions` counts how often the subject handed in that same file
+    (by sha256), the papers the registry saves them from bringing again.
+    """
+    valid = materials.where(F.col("valid_until").isNull() | (F.col("valid_until") >= F.to_date(as_of)))
+    best_first = Window.partitionBy("subject_id", "material_type").orderBy(
+        F.col("accepted").desc_nulls_last(),
+        F.col("submitted_at").desc(),
+        F.col("department"),
+        F.col("material_id"),
+    )
+    same_file = Window.partitionBy("subject_id", "sha256")
+    return (
+        valid.withColumn("submissions", F.count("*").over(same_file))
+        .withColumn("_rank", F.row_number().over(best_first))
+        .where("_rank = 1")
+        .select(
+            "subject_id",
+            "material_type",
+            "material_id",
+            "department",
+            "case_id",
+            "file_object_key",
+            "sha256",
+            "issued_by_department",
+            "accepted",
+            "submitted_at",
+            "valid_until",
+            "submissions",
+            _source().alias("source"),
+            as_of.alias("as_of"),
+        )
+    )
+
+
+def _certificates_held(certificates: DataFrame, as_of: Column) -> DataFrame:
+    in_force = (
+        (F.col("status") == "valid")
+        & (F.col("valid_from") <= F.to_date(as_of))
+        & (F.col("valid_until").isNull() | (F.col("valid_until") >= F.to_date(as_of)))
+    )
+    # Newest first: the struct sorts by its first field.
+    held = F.struct(
+        "issued_at",
+        "certificate_id",
+        "certificate_type",
+        "issuing_department",
+        "valid_from",
+        "valid_until",
+        "status",
+        in_force.alias("in_force"),
+        "case_id",
+    )
+    return certificates.groupBy("subject_id").agg(
+        F.sort_array(F.collect_list(held), asc=False).alias("certificates")
+    )
+
+
+def _materials_on_file(registry: DataFrame) -> DataFrame:
+    on_file = F.struct(
+        "material_type",
+        "material_id",
+        "department",
+        "file_object_key",
+        "sha256",
+        "accepted",
+        "valid_until",
+    )
+    return registry.groupBy("subject_id").agg(
+        F.sort_array(F.collect_list(on_file)).alias("materials_on_file")
+    )
+
+
+def _open_alerts(alerts: DataFrame) -> DataFrame:
+    standing = F.struct("rule", "department", "case_id", "raised_at")
+    return (
+        alerts.where(F.col("cleared_at").isNull())
+        .groupBy(F.col("subject_id"))
+        .agg(F.sort_array(F.collect_list(standing)).alias("open_alerts"))
+    )
+
+
+def _names_by_department(cases: DataFrame) -> DataFrame:
+    newest_first = Window.partitionBy("subject_id", "department").orderBy(F.col("received_at").desc())
+    named = F.struct("department", F.col("subject_name").alias("name"), F.col("received_at").alias("seen_at"))
+    return (
+        cases.withColumn("_rank", F.row_number().over(newest_first))
+        .where("_rank = 1")
+        .groupBy("subject_id")
+        .agg(F.sort_array(F.collect_list(named)).alias("names_by_department"))
+    )
+
+
+def subject_profile(
+    cases: DataFrame,
+    *,
+    certificates: DataFrame,
+    registry: DataFrame,
+    alerts: DataFrame,
+    items: DataFrame,
+    as_of: Column,
+) -> DataFrame:
+    """One row per subject: identity, the departments it dealt with, its cases newest first, the
+    certificates it holds, the materials on file, its open supervision alerts and risk tier.
 
     The name shown is the one from the most recent case, since departments spell names
-    differently and the latest record is the one the applicant last confirmed.
+    differently and the latest record is the one the applicant last confirmed; each department's
+    latest name is kept beside it (`names_by_department`), and an attribute the departments
+    disagree on is listed in `conflicts` instead of being silently overwritten. `alerts` carries
+    `subject_id`. The risk tier is the highest of the items the subject applied for.
     """
     case_struct = F.struct(
         F.col("received_at"),
@@ -21,22 +148,75 @@ def subject_profile(cases: DataFrame) -> DataFrame:
         "channel",
         "status",
         "decided_at",
+        "promised_deadline",
+        _source().alias("source"),
+    )
+    risk_rank = F.create_map(F.lit("low"), F.lit(1), F.lit("medium"), F.lit(2), F.lit("high"), F.lit(3))
+    with_risk = cases.join(F.broadcast(items.select("item_code", "risk_tier")), "item_code", "left")
+    disagreeing = F.filter(
+        F.array(*[F.when(F.count_distinct(c) > 1, F.lit(c)) for c in ("subject_name", "subject_type")]),
+        lambda attribute: attribute.isNotNull(),
+    )
+    profiles = with_risk.groupBy("subject_id").agg(
+        F.max_by("subject_type", "received_at").alias("subject_type"),
+        F.max_by("subject_name", "received_at").alias("subject_name"),
+        F.sort_array(F.collect_set("department")).alias("departments"),
+        F.count("*").alias("case_count"),
+        F.count_if(F.col("status") == "accepted").alias("open_case_count"),
+        F.sort_array(F.collect_list(case_struct), asc=False).alias("cases"),
+        F.max_by("risk_tier", risk_rank[F.col("risk_tier")]).alias("risk_tier"),
+        F.max(F.greatest("received_at", F.coalesce("decided_at", "received_at"))).alias("last_activity_at"),
+        F.max("updated_at").alias("last_updated_at"),
+        disagreeing.alias("conflicts"),
     )
     return (
-        cases.groupBy("subject_id")
-        .agg(
-            F.max_by("subject_type", "received_at").alias("subject_type"),
-            F.max_by("subject_name", "received_at").alias("subject_name"),
-            F.sort_array(F.collect_set("department")).alias("departments"),
-            F.count("*").alias("case_count"),
-            F.sum(F.when(F.col("status") == "accepted", 1).otherwise(0)).alias("open_case_count"),
-            F.sort_array(F.collect_list(case_struct), asc=False).alias("cases"),
-            F.max(F.greatest("received_at", F.coalesce("decided_at", "received_at"))).alias(
-                "last_activity_at"
-            ),
+        profiles.join(_certificates_held(certificates, as_of), "subject_id", "left")
+        .join(_materials_on_file(registry), "subject_id", "left")
+        .join(_open_alerts(alerts), "subject_id", "left")
+        .join(_names_by_department(cases), "subject_id", "left")
+        .select(
+            "subject_id",
+            "subject_type",
+            "subject_name",
+            "departments",
+            "case_count",
+            "open_case_count",
+            "cases",
+            F.coalesce("certificates", F.array()).alias("certificates"),
+            F.coalesce("materials_on_file", F.array()).alias("materials_on_file"),
+            F.coalesce("open_alerts", F.array()).alias("open_alerts"),
+            "names_by_department",
+            "conflicts",
+            "risk_tier",
+            "last_activity_at",
+            "last_updated_at",
+            as_of.alias("as_of"),
         )
         .withColumn("built_at", F.current_timestamp())
     )
+
+
+WORKING_CALENDAR_SCHEMA = "day date, is_working_day boolean, day_kind string, working_day_ordinal int"
+
+
+def working_calendar_rows(calendar: WorkingCalendar) -> list[tuple[dt.date, bool, str, int]]:
+    """Every day of the known years and one either side: whether it is worked, why, and the count
+    of working days up to it (so a span in working days is a difference of two ordinals)."""
+    first = dt.date(min(calendar.known_years) - 1, 1, 1)
+    last = dt.date(max(calendar.known_years) + 1, 12, 31)
+    rows, ordinal = [], 0
+    for offset in range((last - first).days + 1):
+        day = first + dt.timedelta(days=offset)
+        working = calendar.is_working_day(day)
+        ordinal += working
+        if day in calendar.working_weekend_days:
+            kind = "swapped_working_day"
+        elif day in calendar.holidays:
+            kind = "holiday"
+        else:
+            kind = "workday" if day.weekday() < 5 else "weekend"
+        rows.append((day, working, kind, ordinal))
+    return rows
 
 
 def write_gold(df: DataFrame, table_uri: str) -> None:

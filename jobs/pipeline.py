@@ -18,9 +18,10 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from hub.settings import Settings
+from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
-from jobs import bronze, gold, silver
+from hub.working_days import load_calendar
+from jobs import bronze, gold, service_quality, silver, supervision, throughput
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
@@ -30,6 +31,7 @@ from quality.gx_suite import compile_suite, validate
 from quality.row_rules import (
     UNPARSED,
     VIOLATIONS,
+    CalendarArrays,
     RowRule,
     compile_row_rules,
     reference_data_needed,
@@ -48,7 +50,6 @@ GATE_RESULTS = ("quality", "gate_results")
 GATE_RESULT_SCHEMA = (
     "suite string, success boolean, evaluated int, failed array<string>, validated_at timestamp"
 )
-GOLD_PROFILE = ("gold", "subject_profile")
 CATALOGUE = ("silver", "approval_item")
 FILE_INCIDENTS = ("quality", "file_incidents")
 RECONCILIATION_SCHEMA = (
@@ -420,22 +421,91 @@ def validate_silver(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_gold(settings: Settings) -> dict[str, Any]:
+def _silver(settings: Settings, name: str) -> DataFrame:
+    """A silver table, or an empty frame of its contract's columns before anything reached it."""
     spark = get_spark(settings)
-    cases = spark.read.format("delta").load(table_uri(settings, *SILVER_CASES))
-    gold.write_gold(gold.subject_profile(cases), table_uri(settings, *GOLD_PROFILE))
-    (counts,) = (
-        spark.read.format("delta")
-        .load(table_uri(settings, *GOLD_PROFILE))
-        .agg(
-            F.count("*").alias("subjects"),
-            F.count_if(F.size("departments") > 1).alias("multi_department"),
-        )
-        .collect()
+    uri = table_uri(settings, "silver", name)
+    if DeltaTable.isDeltaTable(spark, uri):
+        return spark.read.format("delta").load(uri)
+    schema = spark_schema(load_contract(name))
+    if name != CATALOGUE[1]:  # the catalogue is published, not conformed from bronze
+        for column in silver.LINEAGE:
+            schema.add(column, "int" if column == "_source_line" else "string")
+    return spark.createDataFrame([], schema)
+
+
+def build_gold(settings: Settings, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    """Rebuild every gold table from silver, judging validity and time limits at `as_of` (now).
+
+    Tables other tables are built from are written first and read back, so each is computed once.
+    """
+    spark = get_spark(settings)
+    moment = F.lit(as_of or dt.datetime.now(DISTRICT_TIMEZONE)).cast("timestamp")
+    cases, items, events = (
+        _silver(settings, "case"),
+        _silver(settings, CATALOGUE[1]),
+        _silver(settings, "case_event"),
     )
+    calendar = load_calendar()
+    arrays = CalendarArrays.of(calendar)
+
+    def write(name: str, df: DataFrame) -> DataFrame:
+        gold.write_gold(df, _gold_uri(settings, name))
+        return spark.read.format("delta").load(_gold_uri(settings, name))
+
+    write(
+        "working_calendar",
+        spark.createDataFrame(gold.working_calendar_rows(calendar), gold.WORKING_CALENDAR_SCHEMA),
+    )
+    registry = write("material_registry", gold.material_registry(_silver(settings, "material"), moment))
+    alerts = write("supervision_alert", supervision.supervision_alerts(cases, events, items, arrays, moment))
+    write("supervision_monthly", supervision.monthly_alert_counts(alerts))
+    facts = throughput.case_facts(
+        cases,
+        events=events,
+        materials=_silver(settings, "material"),
+        deliveries=_silver(settings, "courier_delivery"),
+        calendar=arrays,
+    ).persist()
+    try:
+        write("throughput_daily", throughput.throughput(facts, throughput.by_day))
+        write("throughput_monthly", throughput.throughput(facts, throughput.by_month))
+    finally:
+        facts.unpersist()
+    evaluations = _silver(settings, "evaluation")
+    reviews = write("evaluation_bad_review", service_quality.bad_reviews(evaluations, arrays, moment))
+    write("evaluation_summary", service_quality.evaluation_summary(evaluations, reviews))
+    write("consistency", service_quality.consistency(cases, events, arrays))
+    profiles = write(
+        "subject_profile",
+        gold.subject_profile(
+            cases,
+            certificates=_silver(settings, "certificate"),
+            registry=registry,
+            alerts=alerts,
+            items=items,
+            as_of=moment,
+        ),
+    )
+    (counts,) = profiles.agg(
+        F.count("*").alias("subjects"),
+        F.count_if(F.size("departments") > 1).alias("multi_department"),
+    ).collect()
     built: dict[str, Any] = counts.asDict()
-    log.info("gold subject_profile: %d subjects", built["subjects"])
+    built["materials_on_file"] = registry.count()
+    built["alerts"] = alerts.count()
+    log.info(
+        "gold: %d subjects (%d in several departments), %d materials on file, %d supervision alerts",
+        built["subjects"],
+        built["multi_department"],
+        built["materials_on_file"],
+        built["alerts"],
+    )
     return built
+
+
+def _gold_uri(settings: Settings, name: str) -> str:
+    return table_uri(settings, "gold", name)
 
 
 def replay_quarantine(settings: Settings) -> dict[str, int]:

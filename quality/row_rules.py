@@ -130,17 +130,28 @@ class CalendarArrays:
             ordinals.append(ordinal)
         return cls(first, ordinals, offsets)
 
-    def add_working_days(self, day: Column, days: Column) -> Column:
-        """`days` working days after the first working day on or after `day`; null off the table."""
+    def ordinal(self, day: Column) -> Column:
+        """How many working days the table counts up to and including `day`; null off the table."""
         offset = F.datediff(day, F.lit(self.first))
         ordinals = F.array(*[F.lit(o) for o in self.ordinal_of_offset])
-        ordinal = F.when(offset >= 0, F.try_element_at(ordinals, offset + 1))
+        return F.when(offset >= 0, F.try_element_at(ordinals, offset + 1))
+
+    def start_ordinal(self, day: Column) -> Column:
+        """The ordinal of the first working day on or after `day`, where a time limit starts."""
         # A non-working day shares its ordinal with the working day before it; the count starts
         # from the next one.
-        working = F.when(offset > 0, ordinal > F.try_element_at(ordinals, offset)).otherwise(ordinal > 0)
-        start = ordinal + F.when(working, 0).otherwise(1)
-        due = F.try_element_at(F.array(*[F.lit(o) for o in self.offset_of_ordinal]), start + days)
-        return F.date_add(F.lit(self.first), due)
+        ordinal, before = self.ordinal(day), self.ordinal(F.date_sub(day, 1))
+        working = F.when(before.isNotNull(), ordinal > before).otherwise(ordinal > 0)
+        return ordinal + F.when(working, 0).otherwise(1)
+
+    def day_of_ordinal(self, ordinal: Column) -> Column:
+        """The working day with this ordinal; null off the table."""
+        offsets = F.array(*[F.lit(o) for o in self.offset_of_ordinal])
+        return F.date_add(F.lit(self.first), F.try_element_at(offsets, ordinal.cast("int")))
+
+    def add_working_days(self, day: Column, days: Column) -> Column:
+        """`days` working days after the first working day on or after `day`; null off the table."""
+        return self.day_of_ordinal(self.start_ordinal(day) + days)
 
 
 def _need(reference_data: Mapping[str, DataFrame], name: str, contract: Contract, why: str) -> DataFrame:
