@@ -44,10 +44,8 @@ def build_lakehouse() -> None:
         pending: dict[str, list[str]] = {}
         for department, batch_id in pipeline.pending_batches(settings):
             pending.setdefault(department, []).append(batch_id)
-        # Sequential on purpose: silver/case has one writer at a time.
-        return [
-            r for dept, batches in pending.items() for r in pipeline.conform_silver(settings, dept, batches)
-        ]
+        # One pass per contract over every department: each silver table has one writer at a time.
+        return pipeline.conform_silver(settings, pending)
 
     @task
     def validate_silver(reconciled: list[dict[str, Any]]) -> dict[str, Any]:
@@ -61,7 +59,14 @@ def build_lakehouse() -> None:
 
         return pipeline.build_gold(get_settings())
 
-    build_gold(validate_silver(conform_silver(publish_catalogue())))
+    @task
+    def maintain_lakehouse(built: dict[str, Any]) -> list[dict[str, Any]]:
+        from jobs import pipeline
+
+        # After the build, in the same run: a table never has two writers at once.
+        return pipeline.maintain_lakehouse(get_settings())
+
+    maintain_lakehouse(build_gold(validate_silver(conform_silver(publish_catalogue()))))
 
 
 build_lakehouse()

@@ -21,6 +21,11 @@ app.add_typer(ids_app, name="ids")
 app.add_typer(contracts_app, name="contracts")
 quarantine_app = typer.Typer(help="Inspect and replay quarantined rows.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+lake_app = typer.Typer(
+    help="Look after the lakehouse's tables: history, restore, upkeep.", no_args_is_help=True
+)
+app.add_typer(lake_app, name="lake")
+TableArgument = Annotated[str, typer.Argument(help="layer.name, e.g. gold.subject_profile")]
 console = Console(soft_wrap=True)
 
 
@@ -156,3 +161,53 @@ def quarantine_show(limit: Annotated[int, typer.Option(help="How many rows to pr
             f"{row['_batch_id']} {row['_source_file']}:{row['_source_line']}  {'; '.join(row['reasons'])}"
         )
     console.print(f"{len(rows)} rows in quarantine")
+
+
+def _lake_uri(table: str) -> str:
+    from jobs.pipeline import lake_table_uri
+
+    try:
+        return lake_table_uri(get_settings(), table)
+    except ValueError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from error
+
+
+@lake_app.command("history")
+def lake_history(
+    table: TableArgument, limit: Annotated[int, typer.Option(help="How many versions.")] = 20
+) -> None:
+    """A table's latest versions: when, and by which operation."""
+    from jobs.maintenance import history
+    from jobs.spark import get_spark
+
+    uri = _lake_uri(table)
+    for entry in history(get_spark(get_settings()), uri, limit):
+        console.print(f"{entry['version']:>5}  {entry['timestamp']}  {entry['operation']}")
+
+
+@lake_app.command("restore")
+def lake_restore(
+    table: TableArgument, version: Annotated[int, typer.Option(min=0, help="The version to bring back.")]
+) -> None:
+    """Make an earlier version the table's current state again (as a new version; history is kept).
+
+    Run it while no build runs: a table has one writer at a time.
+    """
+    from jobs.maintenance import restore
+    from jobs.spark import get_spark
+
+    metrics = restore(get_spark(get_settings()), _lake_uri(table), version)
+    console.print(f"{table} restored to version {version}: {metrics}")
+
+
+@lake_app.command("maintain")
+def lake_maintain() -> None:
+    """Upkeep of every table now (the build does it after each run): retention, compaction, vacuum."""
+    from jobs.pipeline import maintain_lakehouse
+
+    for upkeep in maintain_lakehouse(get_settings()):
+        console.print(
+            f"{upkeep['table']}: {upkeep['files_before']} -> {upkeep['files_after']} files"
+            + (", vacuumed" if upkeep["vacuumed"] else "")
+        )

@@ -62,7 +62,8 @@ def report_run(settings: Settings, step: Step) -> list[str]:
     registry = read_table_rows(settings, "gold", "material_registry")
     reused = sum(1 for r in registry if r["submissions"] > 1)
     step(
-        f"gold material_registry: {len(registry)} reusable materials on file, {reused} handed in twice+"
+        f"gold material_registry: {len(registry)} reusable materials on file, "
+        f"{reused} handed in twice or more"
     )
     alerts = Counter(str(a["rule"]) for a in read_table_rows(settings, "gold", "supervision_alert"))
     step(

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     spark_shuffle_partitions: int = 4
     jars_dir: Path = REPO_ROOT / ".hub" / "jars"
 
+    # How far back every lakehouse table keeps its history (time travel, restore) for audits.
+    audit_retention_days: int = Field(default=90, ge=7)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # How often the API checks the gold table for a new version, in seconds.

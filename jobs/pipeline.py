@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from functools import reduce
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -21,7 +22,7 @@ from pyspark.sql import functions as F
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
 from hub.working_days import load_calendar
-from jobs import bronze, gold, service_quality, silver, supervision, throughput
+from jobs import bronze, gold, maintenance, service_quality, silver, supervision, throughput
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
@@ -261,14 +262,14 @@ def _rows_per_batch(df: DataFrame) -> dict[str, int]:
 
 @contextmanager
 def _checked(
-    rows: DataFrame, mapping: DepartmentMapping, contract: Contract, rules: list[RowRule]
+    rows: DataFrame, conformed: DataFrame, contract: Contract, rules: list[RowRule], label: str
 ) -> Iterator[tuple[DataFrame, DataFrame, list[silver.Reconciliation]]]:
-    """Conform and tag `rows` in one cached pass; yield the valid and quarantined sides and, per
-    batch, how the rows read split between them.
+    """Tag the `conformed` rows in one cached pass; yield the valid and quarantined sides and, per
+    batch, how the `rows` read split between them.
 
     Fails before anything is written when a batch's two sides do not add up to the rows read.
     """
-    tagged = tag_violations(silver.conform(rows, mapping, contract), rules).persist()
+    tagged = tag_violations(conformed, rules).persist()
     try:
         valid = silver.valid_rows(tagged, contract)
         quarantined = silver.quarantine_rows(tagged, rules, contract)
@@ -283,10 +284,14 @@ def _checked(
         ]
         broken = [asdict(r) for r in results if not r.holds]
         if broken:
-            raise ReconciliationError(f"{mapping.department}: {json.dumps(broken)} do not reconcile")
+            raise ReconciliationError(f"{label}: {json.dumps(broken)} do not reconcile")
         yield valid, quarantined, results
     finally:
         tagged.unpersist()
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    return reduce(DataFrame.unionByName, frames)
 
 
 def _upsert(settings: Settings, contract: Contract, valid: DataFrame) -> None:
@@ -302,11 +307,17 @@ def _upsert(settings: Settings, contract: Contract, valid: DataFrame) -> None:
 
 
 def _conform_contract(
-    settings: Settings, contract: Contract, rows: DataFrame, mapping: DepartmentMapping, batch_ids: list[str]
+    settings: Settings, contract: Contract, sent: dict[str, DataFrame], batch_ids: list[str]
 ) -> list[silver.Reconciliation]:
+    """Conform every department's rows of one contract (`sent`: department -> its rows) in one pass."""
+    mappings = load_mappings(settings.mappings_dir)
+    rows = _union(list(sent.values()))
+    conformed = _union(
+        [silver.conform(r, mappings[d].for_contract(contract.name), contract) for d, r in sent.items()]
+    )
     # Reference data is read now, after the contracts conformed before this one were written.
     rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
-    with _checked(rows, mapping, contract, rules) as (valid, quarantined, results):
+    with _checked(rows, conformed, contract, rules, contract.name) as (valid, quarantined, results):
         silver.replace_batches(
             quarantined, table_uri(settings, *QUARANTINE), batch_ids, contract=contract.name
         )
@@ -328,39 +339,47 @@ def _conform_contract(
     return results
 
 
-def conform_silver(settings: Settings, department: str, batch_ids: list[str]) -> list[dict[str, Any]]:
-    """Conform a department's bronze batches, each contract it sends in one pass: valid rows
-    upserted into silver, the rest quarantined with reasons, and each batch's counts per contract
-    reconciled and recorded. A batch counts as done once its reconciliation is written, last."""
-    if not batch_ids:
+def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Conform the pending bronze batches (department -> batch ids), one pass per contract over
+    every department that sends it: valid rows upserted into silver, the rest quarantined with
+    reasons, and each batch's counts per contract reconciled and recorded. A batch counts as done
+    once its reconciliation is written, last."""
+    department_of = {b: d for d, batches in pending.items() for b in batches}
+    if not department_of:
         return []
     spark = get_spark(settings)
-    batch_rows = (
+    bronze_rows = (
         spark.read.format("delta")
         .load(table_uri(settings, *BRONZE_CASES))
-        .where((F.col("_department") == department) & F.col("_batch_id").isin(batch_ids))
+        .where(F.col("_department").isin(list(pending)) & F.col("_batch_id").isin(list(department_of)))
     )
-    mapping = load_mappings(settings.mappings_dir)[department]
+    mappings = load_mappings(settings.mappings_dir)
     checked_at = dt.datetime.now(dt.UTC)
     records: list[dict[str, Any]] = []
-    for name in (c for c in SILVER_CONTRACTS if mapping.sends(c)):
-        rows = (
-            batch_rows
-            if name == mapping.contract
-            else silver.nested_records(batch_rows, mapping.nested[name])
-        )
-        results = _conform_contract(
-            settings, load_contract(name), rows, mapping.for_contract(name), batch_ids
-        )
+    for name in SILVER_CONTRACTS:
+        senders = [d for d in pending if mappings[d].sends(name)]
+        if not senders:
+            continue
+        sent = {}
+        for department in senders:
+            rows = bronze_rows.where(F.col("_department") == department)
+            mapping = mappings[department]
+            sent[department] = (
+                rows if name == mapping.contract else silver.nested_records(rows, mapping.nested[name])
+            )
+        batch_ids = [b for b in department_of if department_of[b] in senders]
+        results = _conform_contract(settings, load_contract(name), sent, batch_ids)
         # A batch with no rows of the contract (a quiet day) is reconciled too: 0 = 0 + 0.
         seen = {r.batch_id for r in results}
         results += [silver.Reconciliation(b, 0, 0, 0) for b in batch_ids if b not in seen]
-        extra = {"contract": name, "department": department, "checked_at": checked_at}
-        records += [asdict(r) | extra for r in results]
+        records += [
+            asdict(r) | {"contract": name, "department": department_of[r.batch_id], "checked_at": checked_at}
+            for r in results
+        ]
     silver.replace_batches(
         spark.createDataFrame(records, RECONCILIATION_SCHEMA),
         table_uri(settings, *RECONCILIATION),
-        batch_ids,
+        list(department_of),
         column="batch_id",
     )
     for r in records:
@@ -541,30 +560,115 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
             continue
         contract = load_contract(name)
         rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
-        for department in departments:
-            mapping = mappings[department]
-            rows = held.where((F.col("contract") == name) & (F.col("_department") == department)).drop(
-                "contract"
+        # Held rows are records of the contract already: nested ones were unwrapped when held.
+        sent = {
+            d: held.where((F.col("contract") == name) & (F.col("_department") == d)).drop("contract")
+            for d in departments
+        }
+        conformed = _union(
+            [silver.conform(r, mappings[d].for_contract(name), contract) for d, r in sent.items()]
+        )
+        label = f"replay of {name}"
+        with _checked(_union(list(sent.values())), conformed, contract, rules, label) as (
+            released,
+            still,
+            results,
+        ):
+            result = silver.Reconciliation(
+                label,
+                sum(r.rows_in for r in results),
+                sum(r.rows_valid for r in results),
+                sum(r.rows_quarantined for r in results),
             )
-            # Held rows are records of the contract already: nested ones were unwrapped when held.
-            with _checked(rows, mapping.for_contract(name), contract, rules) as (released, still, results):
-                result = silver.Reconciliation(
-                    f"replay of {department} {name}",
-                    sum(r.rows_in for r in results),
-                    sum(r.rows_valid for r in results),
-                    sum(r.rows_quarantined for r in results),
-                )
-                if result.rows_in == 0:
-                    continue
-                _upsert(settings, contract, released)
-                still.write.format("delta").mode("overwrite").option(
-                    "replaceWhere", f"contract = '{name}' AND _department = '{department}'"
-                ).save(quarantine_uri)
-            totals["replayed"] += result.rows_in
-            totals["released"] += result.rows_valid
-            totals["still_quarantined"] += result.rows_quarantined
+            if result.rows_in == 0:
+                continue
+            _upsert(settings, contract, released)
+            listed = ", ".join(f"'{d}'" for d in departments)
+            still.write.format("delta").mode("overwrite").option(
+                "replaceWhere", f"contract = '{name}' AND _department IN ({listed})"
+            ).save(quarantine_uri)
+        totals["replayed"] += result.rows_in
+        totals["released"] += result.rows_valid
+        totals["still_quarantined"] += result.rows_quarantined
     log.info(
         "quarantine replay: %(replayed)d rows, %(released)d released, %(still_quarantined)d still held",
         totals,
     )
     return totals
+
+
+GOLD_TABLES = (
+    "subject_profile",
+    "material_registry",
+    "supervision_alert",
+    "supervision_monthly",
+    "throughput_daily",
+    "throughput_monthly",
+    "evaluation_bad_review",
+    "evaluation_summary",
+    "consistency",
+    "working_calendar",
+)
+# Tables that windows and the API look subjects up in: compaction Z-orders them by subject.
+BY_SUBJECT = frozenset(
+    {
+        ("silver", "case"),
+        ("silver", "material"),
+        ("silver", "certificate"),
+        ("gold", "subject_profile"),
+        ("gold", "material_registry"),
+    }
+)
+
+
+def lake_tables() -> list[tuple[str, str]]:
+    """Every Delta table the hub writes, as (layer, name)."""
+    return [
+        BRONZE_CASES,
+        CATALOGUE,
+        *[("silver", contract) for contract in SILVER_CONTRACTS],
+        QUARANTINE,
+        RECONCILIATION,
+        RULE_RESULTS,
+        GATE_RESULTS,
+        FILE_INCIDENTS,
+        *[("gold", name) for name in GOLD_TABLES],
+    ]
+
+
+def lake_table_uri(settings: Settings, table: str) -> str:
+    """The URI of `layer.name` (as the CLI names tables), or a ValueError naming the known ones."""
+    known = {f"{layer}.{name}": (layer, name) for layer, name in lake_tables()}
+    if table not in known:
+        raise ValueError(f"unknown table {table!r}; the lakehouse has: {', '.join(sorted(known))}")
+    return table_uri(settings, *known[table])
+
+
+def maintain_lakehouse(settings: Settings) -> list[dict[str, Any]]:
+    """Upkeep of every table that exists: audit-window retention, compaction, a weekly vacuum.
+
+    Runs as the last step of the build, so it is never a second writer beside it.
+    """
+    spark = get_spark(settings)
+    done = []
+    for layer, name in lake_tables():
+        uri = table_uri(settings, layer, name)
+        if not DeltaTable.isDeltaTable(spark, uri):
+            continue
+        upkeep = maintenance.upkeep(
+            spark,
+            f"{layer}.{name}",
+            uri,
+            retention_days=settings.audit_retention_days,
+            zorder_by=("subject_id",) if (layer, name) in BY_SUBJECT else (),
+        )
+        if upkeep.files_before != upkeep.files_after or upkeep.vacuumed:
+            log.info(
+                "%s: %d -> %d files%s",
+                upkeep.table,
+                upkeep.files_before,
+                upkeep.files_after,
+                ", vacuumed" if upkeep.vacuumed else "",
+            )
+        done.append(asdict(upkeep))
+    return done

@@ -22,21 +22,10 @@ from hub.simulator import DirtyRates, SentDay, simulate
 from hub.simulator.service import create_department_api
 from hub.storage import read_table_rows, table_uri
 from jobs.departments import department_names
+from jobs.pipeline import GOLD_TABLES, lake_tables
 
 pytestmark = pytest.mark.integration
 
-GOLD_TABLES = (
-    "subject_profile",
-    "material_registry",
-    "supervision_alert",
-    "supervision_monthly",
-    "throughput_daily",
-    "throughput_monthly",
-    "evaluation_bad_review",
-    "evaluation_summary",
-    "consistency",
-    "working_calendar",
-)
 FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 11, 24), dt.date(2026, 11, 25)
 DIRTY = DirtyRates(
     bad_check_char=0.03,
@@ -179,3 +168,7 @@ def test_gold_answers_on_what_the_departments_sent(airflow_configured: Settings,
         through_delta_rs = read_table_rows(settings, "gold", table)
         assert len(through_delta_rs) == through_spark.count() > 0, table
         assert list(through_delta_rs[0]) == through_spark.columns, table
+    # The build looked after its tables last: every one keeps the audit window's history.
+    for layer, name in lake_tables():
+        detail = spark.sql(f"DESCRIBE DETAIL delta.`{table_uri(settings, layer, name)}`").collect()[0]
+        assert detail["properties"]["delta.logRetentionDuration"] == "interval 90 days", (layer, name)

@@ -45,9 +45,7 @@ def test_pipeline_on_minio_lands_builds_and_serves(
     batches = [pipeline.ingest(settings, d, day) for d in DEPARTMENTS]
     loaded = [pipeline.load_bronze(settings, b) for b in batches]
     pipeline.publish_catalogue(settings)
-    reconciled = [
-        r for b in loaded for r in pipeline.conform_silver(settings, b["department"], [b["batch_id"]])
-    ]
+    reconciled = pipeline.conform_silver(settings, {b["department"]: [b["batch_id"]] for b in loaded})
     pipeline.validate_silver(settings)
     built = pipeline.build_gold(settings)
 

@@ -42,7 +42,7 @@ def test_replay_after_mapping_fix_drains_quarantine(hub_settings: Settings, spar
 
     pipeline.publish_catalogue(settings)
     loaded = pipeline.load_bronze(settings, pipeline.ingest(settings, "food_drug", day))
-    done = {r["contract"]: r for r in pipeline.conform_silver(settings, "food_drug", [loaded["batch_id"]])}
+    done = {r["contract"]: r for r in pipeline.conform_silver(settings, {"food_drug": [loaded["batch_id"]]})}
     # Records of each nested contract in the export, and in the lines whose case is held.
     nested = load_mappings(mappings)["food_drug"].nested
     sent = {name: sum(carried(line, spec.path) for line in lines) for name, spec in nested.items()}
