@@ -60,13 +60,19 @@ def build_lakehouse() -> None:
         return pipeline.build_gold(get_settings())
 
     @task
-    def maintain_lakehouse(built: dict[str, Any]) -> list[dict[str, Any]]:
+    def build_marts(built: dict[str, Any]) -> dict[str, Any]:
+        from jobs import pipeline
+
+        return pipeline.build_marts(get_settings())
+
+    @task
+    def maintain_lakehouse(marts: dict[str, Any]) -> list[dict[str, Any]]:
         from jobs import pipeline
 
         # After the build, in the same run: a table never has two writers at once.
         return pipeline.maintain_lakehouse(get_settings())
 
-    maintain_lakehouse(build_gold(validate_silver(conform_silver(publish_catalogue()))))
+    maintain_lakehouse(build_marts(build_gold(validate_silver(conform_silver(publish_catalogue())))))
 
 
 build_lakehouse()

@@ -1,7 +1,7 @@
 """Gold: the unified subject profile and the material registry, across every department.
 
 Pure DataFrame functions; `as_of` (a timestamp column) is the moment validity is judged at, so a
-build is reproducible for a given moment.
+build is reproducible for a given moment. Validity goes by the day (`valid_on`).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def material_registry(materials: DataFrame, as_of: Column) -> DataFrame:
             "valid_until",
             "submissions",
             _source().alias("source"),
-            as_of.alias("as_of"),
+            F.to_date(as_of).alias("valid_on"),
         )
     )
 
@@ -190,7 +190,7 @@ def subject_profile(
             "risk_tier",
             "last_activity_at",
             "last_updated_at",
-            as_of.alias("as_of"),
+            F.to_date(as_of).alias("valid_on"),
         )
         .withColumn("built_at", F.current_timestamp())
     )

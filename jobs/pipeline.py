@@ -16,13 +16,13 @@ from functools import reduce
 from typing import Any
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
 from hub.working_days import load_calendar
-from jobs import bronze, gold, maintenance, service_quality, silver, supervision, throughput
+from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
@@ -201,12 +201,24 @@ def publish_catalogue(settings: Settings) -> dict[str, Any]:
     bad = tagged.where(F.size(VIOLATIONS) > 0).select("item_code", VIOLATIONS).collect()
     if bad:
         raise ValueError(f"item catalogue {path} not published: {[(r[0], r[1]) for r in bad]}")
-    entries.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(
-        table_uri(settings, *CATALOGUE)
-    )
+    uri = table_uri(settings, *CATALOGUE)
     published = entries.count()
+    if _same_rows(spark, uri, entries):
+        # Rewriting it would be a new version, and gold rebuilds whole when the catalogue changes.
+        log.info("item catalogue unchanged: %d items", published)
+        return {"items": published, "changed": False}
+    entries.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
     log.info("item catalogue published: %d items", published)
-    return {"items": published}
+    return {"items": published, "changed": True}
+
+
+def _same_rows(spark: SparkSession, uri: str, rows: DataFrame) -> bool:
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return False
+    current = spark.read.format("delta").load(uri)
+    if current.columns != rows.columns:
+        return False
+    return current.exceptAll(rows).isEmpty() and rows.exceptAll(current).isEmpty()
 
 
 def reference_data(settings: Settings, contract: Contract) -> dict[str, DataFrame]:
@@ -453,18 +465,168 @@ def _silver(settings: Settings, name: str) -> DataFrame:
     return spark.createDataFrame([], schema)
 
 
-def build_gold(settings: Settings, as_of: dt.datetime | None = None) -> dict[str, Any]:
-    """Rebuild every gold table from silver, judging validity and time limits at `as_of` (now).
+GOLD_BUILDS = ("quality", "gold_builds")
+GOLD_BUILD_SCHEMA = (
+    "built_at timestamp, as_of timestamp, mode string, source_versions map<string,bigint>, "
+    "subjects_rebuilt bigint"
+)
+# The silver tables gold reads; the first four change what gold shows about a subject.
+SUBJECT_SOURCES = ("case", "material", "certificate", "case_event")
+GOLD_SOURCES = (*SUBJECT_SOURCES, "approval_item", "evaluation", "courier_delivery")
 
-    Tables other tables are built from are written first and read back, so each is computed once.
+
+def _last_gold_build(settings: Settings) -> dict[str, Any] | None:
+    spark = get_spark(settings)
+    uri = table_uri(settings, *GOLD_BUILDS)
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return None
+    last = spark.read.format("delta").load(uri).orderBy(F.col("built_at").desc()).limit(1).collect()
+    return last[0].asDict() if last else None
+
+
+def _changed_subjects(
+    settings: Settings, versions: dict[str, int | None], as_of: dt.datetime
+) -> DataFrame | None:
+    """The subjects whose silver rows changed since the last build, or None when gold must be
+    rebuilt whole: no build yet, a new district day, a changed catalogue, or a table that is new."""
+    last = _last_gold_build(settings)
+    if last is None or last["as_of"].astimezone(DISTRICT_TIMEZONE).date() != as_of.date():
+        return None
+    before: dict[str, int] = last["source_versions"]
+    if any(versions[n] is None or n not in before for n in GOLD_SOURCES):
+        return None
+    if versions["approval_item"] != before["approval_item"]:
+        return None
+    spark = get_spark(settings)
+    frames = [spark.createDataFrame([], "subject_id string")]
+    for name in ("case", "material", "certificate"):
+        if versions[name] != before[name]:
+            frames.append(
+                incremental.changed_rows(spark, table_uri(settings, "silver", name), before[name]).select(
+                    "subject_id"
+                )
+            )
+    if versions["case_event"] != before["case_event"]:
+        events = incremental.changed_rows(
+            spark, table_uri(settings, "silver", "case_event"), before["case_event"]
+        )
+        frames.append(
+            _silver(settings, "case")
+            .join(events.select("department", "case_id"), ["department", "case_id"], "left_semi")
+            .select("subject_id")
+        )
+    return incremental.union_distinct(frames).where(F.col("subject_id").isNotNull())
+
+
+def build_gold(
+    settings: Settings, as_of: dt.datetime | None = None, *, rebuild: bool = False
+) -> dict[str, Any]:
+    """Build gold from silver, judging validity and time limits at `as_of` (now).
+
+    These are the subject tables (profile, material registry, alerts); `build_marts` follows. The
+    first build of a district day rebuilds them whole; a later one that day replaces only the rows
+    of the subjects whose silver rows changed since. `rebuild` forces a full build. Tables other
+    tables are built from are written first and read back.
     """
     spark = get_spark(settings)
-    moment = F.lit(as_of or dt.datetime.now(DISTRICT_TIMEZONE)).cast("timestamp")
+    moment_at = (as_of or dt.datetime.now(DISTRICT_TIMEZONE)).astimezone(DISTRICT_TIMEZONE)
+    moment = F.lit(moment_at).cast("timestamp")
+    versions = {n: incremental.table_version(spark, table_uri(settings, "silver", n)) for n in GOLD_SOURCES}
+    subjects = None if rebuild else _changed_subjects(settings, versions, moment_at)
+    if subjects is not None:
+        subjects = subjects.localCheckpoint()
     cases, items, events = (
         _silver(settings, "case"),
         _silver(settings, CATALOGUE[1]),
         _silver(settings, "case_event"),
     )
+    calendar = load_calendar()
+    arrays = CalendarArrays.of(calendar)
+
+    def read(name: str) -> DataFrame:
+        return spark.read.format("delta").load(_gold_uri(settings, name))
+
+    def write(name: str, df: DataFrame) -> DataFrame:
+        gold.write_gold(df, _gold_uri(settings, name))
+        return read(name)
+
+    def put(name: str, df: DataFrame, keys: list[str]) -> DataFrame:
+        """A subject table: whole on a full build, else only the changed subjects' rows."""
+        if subjects is None:
+            return write(name, df)
+        incremental.replace_scope(spark, _gold_uri(settings, name), df, keys, subjects)
+        return read(name)
+
+    def of_subjects(df: DataFrame) -> DataFrame:
+        return df if subjects is None else df.join(F.broadcast(subjects), "subject_id", "left_semi")
+
+    subject_cases = of_subjects(cases)
+    subject_events = events.join(
+        subject_cases.select("department", "case_id"), ["department", "case_id"], "left_semi"
+    )
+    registry = put(
+        "material_registry",
+        gold.material_registry(of_subjects(_silver(settings, "material")), moment),
+        ["subject_id", "material_type"],
+    )
+    alerts = put(
+        "supervision_alert",
+        supervision.supervision_alerts(subject_cases, subject_events, items, arrays, moment),
+        ["alert_id"],
+    )
+    profiles = put(
+        "subject_profile",
+        gold.subject_profile(
+            subject_cases,
+            certificates=of_subjects(_silver(settings, "certificate")),
+            registry=of_subjects(registry),
+            alerts=of_subjects(alerts),
+            items=items,
+            as_of=moment,
+        ),
+        ["subject_id"],
+    )
+    (counts,) = profiles.agg(
+        F.count("*").alias("subjects"),
+        F.count_if(F.size("departments") > 1).alias("multi_department"),
+    ).collect()
+    built: dict[str, Any] = counts.asDict()
+    built["materials_on_file"] = registry.count()
+    built["alerts"] = alerts.count()
+    built["mode"] = "full" if subjects is None else "incremental"
+    built["subjects_rebuilt"] = built["subjects"] if subjects is None else subjects.count()
+    spark.createDataFrame(
+        [
+            (
+                dt.datetime.now(DISTRICT_TIMEZONE),
+                moment_at,
+                built["mode"],
+                {n: v for n, v in versions.items() if v is not None},
+                built["subjects_rebuilt"],
+            )
+        ],
+        GOLD_BUILD_SCHEMA,
+    ).write.format("delta").mode("append").save(table_uri(settings, *GOLD_BUILDS))
+    log.info(
+        "gold (%s, %d subjects rebuilt): %d subjects (%d in several departments), %d materials on file, "
+        "%d supervision alerts",
+        built["mode"],
+        built["subjects_rebuilt"],
+        built["subjects"],
+        built["multi_department"],
+        built["materials_on_file"],
+        built["alerts"],
+    )
+    return built
+
+
+def build_marts(settings: Settings, as_of: dt.datetime | None = None) -> dict[str, Any]:
+    """Rebuild the analysts' and supervisors' marts whole, after the subject tables."""
+    spark = get_spark(settings)
+    moment = F.lit((as_of or dt.datetime.now(DISTRICT_TIMEZONE)).astimezone(DISTRICT_TIMEZONE)).cast(
+        "timestamp"
+    )
+    cases, events = _silver(settings, "case"), _silver(settings, "case_event")
     calendar = load_calendar()
     arrays = CalendarArrays.of(calendar)
 
@@ -476,8 +638,7 @@ def build_gold(settings: Settings, as_of: dt.datetime | None = None) -> dict[str
         "working_calendar",
         spark.createDataFrame(gold.working_calendar_rows(calendar), gold.WORKING_CALENDAR_SCHEMA),
     )
-    registry = write("material_registry", gold.material_registry(_silver(settings, "material"), moment))
-    alerts = write("supervision_alert", supervision.supervision_alerts(cases, events, items, arrays, moment))
+    alerts = spark.read.format("delta").load(_gold_uri(settings, "supervision_alert"))
     write("supervision_monthly", supervision.monthly_alert_counts(alerts))
     facts = throughput.case_facts(
         cases,
@@ -487,7 +648,7 @@ def build_gold(settings: Settings, as_of: dt.datetime | None = None) -> dict[str
         calendar=arrays,
     ).persist()
     try:
-        write("throughput_daily", throughput.throughput(facts, throughput.by_day))
+        daily = write("throughput_daily", throughput.throughput(facts, throughput.by_day))
         write("throughput_monthly", throughput.throughput(facts, throughput.by_month))
     finally:
         facts.unpersist()
@@ -495,32 +656,9 @@ def build_gold(settings: Settings, as_of: dt.datetime | None = None) -> dict[str
     reviews = write("evaluation_bad_review", service_quality.bad_reviews(evaluations, arrays, moment))
     write("evaluation_summary", service_quality.evaluation_summary(evaluations, reviews))
     write("consistency", service_quality.consistency(cases, events, arrays))
-    profiles = write(
-        "subject_profile",
-        gold.subject_profile(
-            cases,
-            certificates=_silver(settings, "certificate"),
-            registry=registry,
-            alerts=alerts,
-            items=items,
-            as_of=moment,
-        ),
-    )
-    (counts,) = profiles.agg(
-        F.count("*").alias("subjects"),
-        F.count_if(F.size("departments") > 1).alias("multi_department"),
-    ).collect()
-    built: dict[str, Any] = counts.asDict()
-    built["materials_on_file"] = registry.count()
-    built["alerts"] = alerts.count()
-    log.info(
-        "gold: %d subjects (%d in several departments), %d materials on file, %d supervision alerts",
-        built["subjects"],
-        built["multi_department"],
-        built["materials_on_file"],
-        built["alerts"],
-    )
-    return built
+    (totals,) = daily.agg(F.sum("received").alias("received"), F.sum("decided").alias("decided")).collect()
+    log.info("gold marts: %s cases received, %s decided", totals["received"], totals["decided"])
+    return {"received": totals["received"] or 0, "decided": totals["decided"] or 0}
 
 
 def _gold_uri(settings: Settings, name: str) -> str:
@@ -632,6 +770,7 @@ def lake_tables() -> list[tuple[str, str]]:
         RULE_RESULTS,
         GATE_RESULTS,
         FILE_INCIDENTS,
+        GOLD_BUILDS,
         *[("gold", name) for name in GOLD_TABLES],
     ]
 

@@ -22,16 +22,6 @@ from quality.row_rules import CalendarArrays
 
 YELLOW_SHARE = 0.8
 REPEATED_SUPPLEMENT_ROUNDS = 2
-ALERT_COLUMNS = [
-    "rule",
-    "department",
-    "case_id",
-    "subject_id",
-    "item_code",
-    "raised_at",
-    "cleared_at",
-    "detail",
-]
 
 
 def _start_of(day: Column) -> Column:
@@ -45,6 +35,27 @@ def _open_at(moment: Column) -> Column:
 
 def _cleared_by_decision(as_of: Column) -> Column:
     return F.when(F.col("decided_at") <= as_of, F.col("decided_at"))
+
+
+def _stands() -> Column:
+    """The cleared time of an alert that stands until a supervisor reviews it."""
+    return F.lit(None).cast("timestamp")
+
+
+def _alerts(
+    rows: DataFrame, rule: Column, raised_at: Column, cleared_at: Column, detail: Column
+) -> DataFrame:
+    """The alert columns, in order, of `rows` (which carry the case's keys)."""
+    return rows.select(
+        rule.alias("rule"),
+        "department",
+        "case_id",
+        "subject_id",
+        "item_code",
+        raised_at.alias("raised_at"),
+        cleared_at.alias("cleared_at"),
+        detail.cast("string").alias("detail"),
+    )
 
 
 def time_limit_cards(cases: DataFrame, calendar: CalendarArrays, as_of: Column) -> DataFrame:
@@ -61,31 +72,25 @@ def time_limit_cards(cases: DataFrame, calendar: CalendarArrays, as_of: Column) 
         )
         .withColumn("_red_at", _start_of(F.date_add("promised_deadline", 1)))
     )
-    red = with_limits.where(_open_at(F.col("_red_at")) & (F.col("_red_at") <= as_of)).select(
-        F.lit("red_card").alias("rule"),
-        "department",
-        "case_id",
-        "subject_id",
-        "item_code",
-        F.col("_red_at").alias("raised_at"),
-        _cleared_by_decision(as_of).alias("cleared_at"),
-        F.format_string("overdue: promised by %s", F.col("promised_deadline").cast("string")).alias("detail"),
-    )
     red_applies = _open_at(F.col("_red_at")) & (F.col("_red_at") <= as_of)
-    yellow = with_limits.where(_open_at(F.col("_yellow_at")) & (F.col("_yellow_at") <= as_of)).select(
-        F.lit("yellow_card").alias("rule"),
-        "department",
-        "case_id",
-        "subject_id",
-        "item_code",
-        F.col("_yellow_at").alias("raised_at"),
-        F.when(red_applies, F.col("_red_at")).otherwise(_cleared_by_decision(as_of)).alias("cleared_at"),
+    red = _alerts(
+        with_limits.where(red_applies),
+        F.lit("red_card"),
+        F.col("_red_at"),
+        _cleared_by_decision(as_of),
+        F.format_string("overdue: promised by %s", F.col("promised_deadline").cast("string")),
+    )
+    yellow = _alerts(
+        with_limits.where(_open_at(F.col("_yellow_at")) & (F.col("_yellow_at") <= as_of)),
+        F.lit("yellow_card"),
+        F.col("_yellow_at"),
+        F.when(red_applies, F.col("_red_at")).otherwise(_cleared_by_decision(as_of)),
         F.format_string(
             "%d of %d promised working days used, due %s",
             F.ceil(F.col("_promised") * F.lit(YELLOW_SHARE)).cast("int"),
             F.col("_promised"),
             F.col("promised_deadline").cast("string"),
-        ).alias("detail"),
+        ),
     )
     return red.unionByName(yellow)
 
@@ -94,16 +99,7 @@ def refusals(cases: DataFrame, as_of: Column) -> DataFrame:
     """Cases not accepted or not permitted: each is reviewed, so each is an alert that stands."""
     refused = cases.where(F.col("status").isin("not_accepted", "not_permitted"))
     raised = F.coalesce("decided_at", "updated_at")
-    return refused.where(raised <= as_of).select(
-        F.col("status").alias("rule"),
-        "department",
-        "case_id",
-        "subject_id",
-        "item_code",
-        raised.alias("raised_at"),
-        F.lit(None).cast("timestamp").alias("cleared_at"),
-        F.lit(None).cast("string").alias("detail"),
-    )
+    return _alerts(refused.where(raised <= as_of), F.col("status"), raised, _stands(), F.lit(None))
 
 
 def repeated_supplements(cases: DataFrame, events: DataFrame, as_of: Column) -> DataFrame:
@@ -113,19 +109,15 @@ def repeated_supplements(cases: DataFrame, events: DataFrame, as_of: Column) -> 
         F.count("*").alias("_requests"),
         F.sort_array(F.collect_list("event_at")).alias("_times"),
     )
-    return (
-        counted.where(F.col("_requests") >= REPEATED_SUPPLEMENT_ROUNDS)
-        .join(cases.select("department", "case_id", "subject_id", "item_code"), ["department", "case_id"])
-        .select(
-            F.lit("repeated_supplement").alias("rule"),
-            "department",
-            "case_id",
-            "subject_id",
-            "item_code",
-            F.element_at("_times", REPEATED_SUPPLEMENT_ROUNDS).alias("raised_at"),
-            F.lit(None).cast("timestamp").alias("cleared_at"),
-            F.format_string("%d supplement requests", F.col("_requests")).alias("detail"),
-        )
+    repeated = counted.where(F.col("_requests") >= REPEATED_SUPPLEMENT_ROUNDS).join(
+        cases.select("department", "case_id", "subject_id", "item_code"), ["department", "case_id"]
+    )
+    return _alerts(
+        repeated,
+        F.lit("repeated_supplement"),
+        F.element_at("_times", REPEATED_SUPPLEMENT_ROUNDS),
+        _stands(),
+        F.format_string("%d supplement requests", F.col("_requests")),
     )
 
 
@@ -140,23 +132,16 @@ def fee_violations(cases: DataFrame, events: DataFrame, items: DataFrame, as_of:
     rule = F.when(F.col("fee_free"), F.lit("fee_on_free_item")).when(
         F.col("fee_amount") > F.col("fee_standard"), F.lit("fee_above_standard")
     )
-    return (
-        priced.withColumn("rule", rule)
-        .where(F.col("rule").isNotNull())
-        .select(
-            "rule",
-            "department",
-            "case_id",
-            "subject_id",
-            "item_code",
-            F.col("event_at").alias("raised_at"),
-            F.lit(None).cast("timestamp").alias("cleared_at"),
-            F.format_string(
-                "charged %s, standard %s",
-                F.col("fee_amount").cast("string"),
-                F.col("fee_standard").cast("string"),
-            ).alias("detail"),
-        )
+    return _alerts(
+        priced.withColumn("_rule", rule).where(F.col("_rule").isNotNull()),
+        F.col("_rule"),
+        F.col("event_at"),
+        _stands(),
+        F.format_string(
+            "charged %s, standard %s",
+            F.col("fee_amount").cast("string"),
+            F.col("fee_standard").cast("string"),
+        ),
     )
 
 
@@ -170,7 +155,7 @@ def supervision_alerts(
         repeated_supplements(cases, events, as_of),
         fee_violations(cases, events, items, as_of),
     ]
-    alerts = reduce(DataFrame.unionByName, [p.select(*ALERT_COLUMNS) for p in parts])
+    alerts = reduce(DataFrame.unionByName, parts)
     return alerts.withColumn(
         "alert_id",
         F.sha2(F.concat_ws("|", "rule", "department", "case_id", F.col("raised_at").cast("string")), 256),

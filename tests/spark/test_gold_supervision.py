@@ -35,6 +35,8 @@ def _local(value: dt.datetime | None) -> dt.datetime | None:
 
 
 AS_OF = _t("2026-10-20 00:00")
+# An instant item decided within hours: no time limit to watch.
+SAME_DAY = {"received": "2026-10-08 09:00", "decided": "2026-10-08 11:00", "deadline": "2026-10-08"}
 
 
 def _d(text: str) -> dt.date:
@@ -98,30 +100,9 @@ def alerts(spark: SparkSession) -> dict[tuple[str, str], tuple[object, object]]:
             decided="2026-10-14 09:00",
             deadline="2026-10-16",
         ),
-        _case(
-            "G",
-            "FREE",
-            "completed",
-            received="2026-10-08 09:00",
-            decided="2026-10-08 11:00",
-            deadline="2026-10-08",
-        ),
-        _case(
-            "H",
-            "PAID",
-            "completed",
-            received="2026-10-08 09:00",
-            decided="2026-10-08 11:00",
-            deadline="2026-10-08",
-        ),
-        _case(
-            "I",
-            "PAID",
-            "completed",
-            received="2026-10-08 09:00",
-            decided="2026-10-08 11:00",
-            deadline="2026-10-08",
-        ),
+        _case("G", "FREE", "completed", **SAME_DAY),
+        _case("H", "PAID", "completed", **SAME_DAY),
+        _case("I", "PAID", "completed", **SAME_DAY),
         # Due Fri 9 Oct (1 working day), decided after the moment of the build: at AS_OF the red card
         # (from Sat 10 Oct, the day after the deadline) stands and has replaced the yellow one.
         _case(
