@@ -12,6 +12,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from hub.working_days import WorkingCalendar
+from quality.row_rules import CalendarArrays
 
 
 def _source() -> Column:
@@ -200,15 +201,13 @@ WORKING_CALENDAR_SCHEMA = "day date, is_working_day boolean, day_kind string, wo
 
 
 def working_calendar_rows(calendar: WorkingCalendar) -> list[tuple[dt.date, bool, str, int]]:
-    """Every day of the known years and one either side: whether it is worked, why, and the count
-    of working days up to it (so a span in working days is a difference of two ordinals)."""
-    first = dt.date(min(calendar.known_years) - 1, 1, 1)
-    last = dt.date(max(calendar.known_years) + 1, 12, 31)
-    rows, ordinal = [], 0
-    for offset in range((last - first).days + 1):
-        day = first + dt.timedelta(days=offset)
+    """Every day the time-limit computations cover (`CalendarArrays`): whether it is worked, why, and
+    the count of working days up to it (so a span in working days is a difference of two ordinals)."""
+    arrays = CalendarArrays.of(calendar)
+    rows = []
+    for offset, ordinal in enumerate(arrays.ordinal_of_offset):
+        day = arrays.first + dt.timedelta(days=offset)
         working = calendar.is_working_day(day)
-        ordinal += working
         if day in calendar.working_weekend_days:
             kind = "swapped_working_day"
         elif day in calendar.holidays:

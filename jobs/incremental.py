@@ -49,9 +49,7 @@ def replace_scope(spark: SparkSession, uri: str, rows: DataFrame, keys: list[str
     scope_columns = scope.columns
     existing = target.toDF().join(scope, scope_columns, "left_semi")
     gone = existing.join(rows.select(*keys), keys, "left_anti")
-    source = rows.withColumn(DELETE, F.lit(False)).unionByName(
-        gone.withColumn(DELETE, F.lit(True)), allowMissingColumns=False
-    )
+    source = rows.withColumn(DELETE, F.lit(False)).unionByName(gone.withColumn(DELETE, F.lit(True)))
     columns = rows.columns
     matched = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
     (

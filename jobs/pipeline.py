@@ -274,13 +274,22 @@ def _rows_per_batch(df: DataFrame) -> dict[str, int]:
 
 @contextmanager
 def _checked(
-    rows: DataFrame, conformed: DataFrame, contract: Contract, rules: list[RowRule], label: str
+    sent: dict[str, DataFrame],
+    mappings: dict[str, DepartmentMapping],
+    contract: Contract,
+    rules: list[RowRule],
+    label: str,
 ) -> Iterator[tuple[DataFrame, DataFrame, list[silver.Reconciliation]]]:
-    """Tag the `conformed` rows in one cached pass; yield the valid and quarantined sides and, per
-    batch, how the `rows` read split between them.
+    """Conform what each department sent (department -> its rows of `contract`) with its mapping and
+    tag it all in one cached pass; yield the valid and quarantined sides and, per batch, how the
+    rows read split between them.
 
     Fails before anything is written when a batch's two sides do not add up to the rows read.
     """
+    rows = _union(list(sent.values()))
+    conformed = _union(
+        [silver.conform(r, mappings[d].for_contract(contract.name), contract) for d, r in sent.items()]
+    )
     tagged = tag_violations(conformed, rules).persist()
     try:
         valid = silver.valid_rows(tagged, contract)
@@ -319,17 +328,16 @@ def _upsert(settings: Settings, contract: Contract, valid: DataFrame) -> None:
 
 
 def _conform_contract(
-    settings: Settings, contract: Contract, sent: dict[str, DataFrame], batch_ids: list[str]
+    settings: Settings,
+    contract: Contract,
+    sent: dict[str, DataFrame],
+    mappings: dict[str, DepartmentMapping],
+    batch_ids: list[str],
 ) -> list[silver.Reconciliation]:
     """Conform every department's rows of one contract (`sent`: department -> its rows) in one pass."""
-    mappings = load_mappings(settings.mappings_dir)
-    rows = _union(list(sent.values()))
-    conformed = _union(
-        [silver.conform(r, mappings[d].for_contract(contract.name), contract) for d, r in sent.items()]
-    )
     # Reference data is read now, after the contracts conformed before this one were written.
     rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
-    with _checked(rows, conformed, contract, rules, contract.name) as (valid, quarantined, results):
+    with _checked(sent, mappings, contract, rules, contract.name) as (valid, quarantined, results):
         silver.replace_batches(
             quarantined, table_uri(settings, *QUARANTINE), batch_ids, contract=contract.name
         )
@@ -380,7 +388,7 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
                 rows if name == mapping.contract else silver.nested_records(rows, mapping.nested[name])
             )
         batch_ids = [b for b in department_of if department_of[b] in senders]
-        results = _conform_contract(settings, load_contract(name), sent, batch_ids)
+        results = _conform_contract(settings, load_contract(name), sent, mappings, batch_ids)
         # A batch with no rows of the contract (a quiet day) is reconciled too: 0 = 0 + 0.
         seen = {r.batch_id for r in results}
         results += [silver.Reconciliation(b, 0, 0, 0) for b in batch_ids if b not in seen]
@@ -518,6 +526,11 @@ def _changed_subjects(
     return incremental.union_distinct(frames).where(F.col("subject_id").isNotNull())
 
 
+def _moment(as_of: dt.datetime | None) -> dt.datetime:
+    """The moment gold judges validity and time limits at: `as_of`, or now, in district time."""
+    return (as_of or dt.datetime.now(DISTRICT_TIMEZONE)).astimezone(DISTRICT_TIMEZONE)
+
+
 def build_gold(
     settings: Settings, as_of: dt.datetime | None = None, *, rebuild: bool = False
 ) -> dict[str, Any]:
@@ -529,7 +542,7 @@ def build_gold(
     tables are built from are written first and read back.
     """
     spark = get_spark(settings)
-    moment_at = (as_of or dt.datetime.now(DISTRICT_TIMEZONE)).astimezone(DISTRICT_TIMEZONE)
+    moment_at = _moment(as_of)
     moment = F.lit(moment_at).cast("timestamp")
     versions = {n: incremental.table_version(spark, table_uri(settings, "silver", n)) for n in GOLD_SOURCES}
     subjects = None if rebuild else _changed_subjects(settings, versions, moment_at)
@@ -540,8 +553,7 @@ def build_gold(
         _silver(settings, CATALOGUE[1]),
         _silver(settings, "case_event"),
     )
-    calendar = load_calendar()
-    arrays = CalendarArrays.of(calendar)
+    arrays = CalendarArrays.of(load_calendar())
 
     def read(name: str) -> DataFrame:
         return spark.read.format("delta").load(_gold_uri(settings, name))
@@ -623,9 +635,7 @@ def build_gold(
 def build_marts(settings: Settings, as_of: dt.datetime | None = None) -> dict[str, Any]:
     """Rebuild the analysts' and supervisors' marts whole, after the subject tables."""
     spark = get_spark(settings)
-    moment = F.lit((as_of or dt.datetime.now(DISTRICT_TIMEZONE)).astimezone(DISTRICT_TIMEZONE)).cast(
-        "timestamp"
-    )
+    moment = F.lit(_moment(as_of)).cast("timestamp")
     cases, events = _silver(settings, "case"), _silver(settings, "case_event")
     calendar = load_calendar()
     arrays = CalendarArrays.of(calendar)
@@ -703,11 +713,8 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
             d: held.where((F.col("contract") == name) & (F.col("_department") == d)).drop("contract")
             for d in departments
         }
-        conformed = _union(
-            [silver.conform(r, mappings[d].for_contract(name), contract) for d, r in sent.items()]
-        )
         label = f"replay of {name}"
-        with _checked(_union(list(sent.values())), conformed, contract, rules, label) as (
+        with _checked(sent, mappings, contract, rules, label) as (
             released,
             still,
             results,
