@@ -59,10 +59,10 @@ class Settings(BaseSettings):
         """Where the department simulator drops what each department system exports."""
         return self.home / "sources"
 
-    @property
-    def catalogue_file(self) -> Path:
-        """The government service office's item catalogue (approval_item), as it publishes it."""
-        return self.sources_dir / "government_service_office" / "approval_item.jsonl"
+    def catalogue_file(self, table: str) -> Path:
+        """A table of the government service office's item catalogue (the items, their requirement
+        standards), as it publishes it: JSON Lines in the contract's own fields."""
+        return self.sources_dir / "government_service_office" / f"{table}.jsonl"
 
     @property
     def local_landing_dir(self) -> Path:

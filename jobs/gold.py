@@ -7,6 +7,7 @@ build is reproducible for a given moment. Validity goes by the day (`valid_on`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -122,9 +123,66 @@ def _names_by_department(cases: DataFrame) -> DataFrame:
     )
 
 
+def _identity(subjects: DataFrame, sharing_classes: Mapping[str, str]) -> DataFrame:
+    """Per subject, every department's latest value of each identity attribute, side by side.
+
+    Each entry keeps its department, when the department last changed it and its sharing class,
+    so a reader can show a field only to those its class allows (a not-shared value only to the
+    department that reported it), and the attributes on which departments disagree are listed.
+    """
+    entries = F.filter(
+        F.array(
+            *[
+                F.struct(
+                    F.lit(name).alias("field"),
+                    F.col(name).cast("string").alias("value"),
+                    F.lit(sharing_class).alias("sharing_class"),
+                    F.col("department"),
+                    F.col("updated_at"),
+                    _source().alias("source"),
+                )
+                for name, sharing_class in sharing_classes.items()
+            ]
+        ),
+        lambda entry: entry["value"].isNotNull(),
+    )
+    values = subjects.select("subject_id", F.explode(entries).alias("entry"))
+    disagreeing = values.groupBy("subject_id", "entry.field").agg(
+        F.count_distinct("entry.value").alias("values")
+    )
+    return (
+        values.groupBy("subject_id")
+        .agg(F.sort_array(F.collect_list("entry")).alias("identity"))
+        .join(
+            disagreeing.where("values > 1")
+            .groupBy("subject_id")
+            .agg(F.collect_list("field").alias("identity_conflicts")),
+            "subject_id",
+            "left",
+        )
+    )
+
+
+def _representation(subjects: DataFrame) -> DataFrame:
+    """The legal-representative link both ways: an entity's representative (the newest a department
+    reported) and, for a person, the entities they represent."""
+    newest = F.when(F.col("legal_representative_id").isNotNull(), F.col("updated_at"))
+    chosen = subjects.groupBy("subject_id").agg(
+        F.max_by("legal_representative_id", newest).alias("legal_representative_id")
+    )
+    represented = (
+        chosen.where(F.col("legal_representative_id").isNotNull())
+        .groupBy(F.col("legal_representative_id").alias("subject_id"))
+        .agg(F.sort_array(F.collect_list("subject_id")).alias("represented_entities"))
+    )
+    return chosen.join(represented, "subject_id", "full")
+
+
 def subject_profile(
     cases: DataFrame,
     *,
+    subjects: DataFrame,
+    sharing_classes: Mapping[str, str],
     certificates: DataFrame,
     registry: DataFrame,
     alerts: DataFrame,
@@ -137,8 +195,11 @@ def subject_profile(
     The name shown is the one from the most recent case, since departments spell names
     differently and the latest record is the one the applicant last confirmed; each department's
     latest name is kept beside it (`names_by_department`), and an attribute the departments
-    disagree on is listed in `conflicts` instead of being silently overwritten. `alerts` carries
-    `subject_id`. The risk tier is the highest of the items the subject applied for.
+    disagree on is listed in `conflicts` instead of being silently overwritten. `subjects` holds
+    each department's view of a subject (silver.subject, whole: a person's profile lists the
+    entities they represent), and `identity` each of its attributes in `sharing_classes` as every
+    department reported it. `alerts` carries `subject_id`. The risk tier is the highest of the
+    items the subject applied for.
     """
     case_struct = F.struct(
         F.col("received_at"),
@@ -168,10 +229,12 @@ def subject_profile(
         F.max_by("risk_tier", risk_rank[F.col("risk_tier")]).alias("risk_tier"),
         F.max(F.greatest("received_at", F.coalesce("decided_at", "received_at"))).alias("last_activity_at"),
         F.max("updated_at").alias("last_updated_at"),
-        disagreeing.alias("conflicts"),
+        disagreeing.alias("case_conflicts"),
     )
     return (
-        profiles.join(_certificates_held(certificates, as_of), "subject_id", "left")
+        profiles.join(_identity(subjects, sharing_classes), "subject_id", "left")
+        .join(_representation(subjects), "subject_id", "left")
+        .join(_certificates_held(certificates, as_of), "subject_id", "left")
         .join(_materials_on_file(registry), "subject_id", "left")
         .join(_open_alerts(alerts), "subject_id", "left")
         .join(_names_by_department(cases), "subject_id", "left")
@@ -186,8 +249,15 @@ def subject_profile(
             F.coalesce("certificates", F.array()).alias("certificates"),
             F.coalesce("materials_on_file", F.array()).alias("materials_on_file"),
             F.coalesce("open_alerts", F.array()).alias("open_alerts"),
+            F.coalesce("identity", F.array()).alias("identity"),
+            "legal_representative_id",
+            F.coalesce("represented_entities", F.array()).alias("represented_entities"),
             "names_by_department",
-            "conflicts",
+            F.array_sort(
+                F.array_union(
+                    "case_conflicts", F.coalesce("identity_conflicts", F.array().cast("array<string>"))
+                )
+            ).alias("conflicts"),
             "risk_tier",
             "last_activity_at",
             "last_updated_at",

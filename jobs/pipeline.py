@@ -52,6 +52,8 @@ GATE_RESULT_SCHEMA = (
     "suite string, success boolean, evaluated int, failed array<string>, validated_at timestamp"
 )
 CATALOGUE = ("silver", "approval_item")
+# The catalogue's tables, published together: the items, then the materials each requires.
+CATALOGUE_TABLES = (CATALOGUE[1], "item_requirement")
 FILE_INCIDENTS = ("quality", "file_incidents")
 RECONCILIATION_SCHEMA = (
     "batch_id string, contract string, rows_in long, rows_valid long, rows_quarantined long, "
@@ -183,33 +185,41 @@ def _batches_looked_back_into(settings: Settings, batch: LandedBatch) -> list[st
 
 
 def publish_catalogue(settings: Settings) -> dict[str, Any]:
-    """Load the government service office's item catalogue into silver/approval_item.
+    """Load the government service office's item catalogue into silver: the items
+    (silver/approval_item) and the materials each requires (silver/item_requirement).
 
-    The catalogue is the reference every case's item must exist in. It is checked against its
-    contract's row rules; a catalogue with a bad entry is not published at all (the previous
-    version stays), since every department's cases would be judged against it.
+    The items are the reference every case's item must exist in, and each requirement's item must
+    be one of them. Each table is checked against its contract's row rules, and a catalogue with a
+    bad entry is not published at all (the previous version stays), since every department's cases
+    would be judged against it. A table that did not change is not rewritten: a new version of it
+    makes the next gold build a full one.
     """
     spark = get_spark(settings)
-    contract = load_contract("approval_item")
-    path = settings.catalogue_file
-    if not path.exists():
-        raise FileNotFoundError(f"no item catalogue at {path}")
-    raw = spark.read.text(str(path)).where(F.trim("value") != "")
-    entries = raw.select(F.from_json("value", spark_schema(contract)).alias("e")).select("e.*")
-    rules = compile_row_rules(contract, load_code_lists())
-    tagged = tag_violations(entries.withColumn(UNPARSED, F.array().cast("array<string>")), rules)
-    bad = tagged.where(F.size(VIOLATIONS) > 0).select("item_code", VIOLATIONS).collect()
-    if bad:
-        raise ValueError(f"item catalogue {path} not published: {[(r[0], r[1]) for r in bad]}")
-    uri = table_uri(settings, *CATALOGUE)
-    published = entries.count()
-    if _same_rows(spark, uri, entries):
-        # Rewriting it would be a new version, and gold rebuilds whole when the catalogue changes.
-        log.info("item catalogue unchanged: %d items", published)
-        return {"items": published, "changed": False}
-    entries.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
-    log.info("item catalogue published: %d items", published)
-    return {"items": published, "changed": True}
+    code_lists = load_code_lists()
+    published: dict[str, DataFrame] = {}
+    for name in CATALOGUE_TABLES:
+        contract = load_contract(name)
+        path = settings.catalogue_file(name)
+        if not path.exists():
+            raise FileNotFoundError(f"no item catalogue table {name} at {path}")
+        raw = spark.read.text(str(path)).where(F.trim("value") != "")
+        entries = raw.select(F.from_json("value", spark_schema(contract)).alias("e")).select("e.*")
+        rules = compile_row_rules(contract, code_lists, reference_data=published)
+        tagged = tag_violations(entries.withColumn(UNPARSED, F.array().cast("array<string>")), rules)
+        keys = [f.name for f in contract.fields if f.primary_key]
+        bad = tagged.where(F.size(VIOLATIONS) > 0).select(*keys, VIOLATIONS).collect()
+        if bad:
+            raise ValueError(f"item catalogue {path} not published: {[tuple(r) for r in bad]}")
+        published[name] = entries.localCheckpoint()
+    counts = {name: rows.count() for name, rows in published.items()}
+    changed = False
+    for name, rows in published.items():
+        uri = table_uri(settings, "silver", name)
+        if not _same_rows(spark, uri, rows):
+            rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
+            changed = True
+    log.info("item catalogue %s: %s", "published" if changed else "unchanged", counts)
+    return {"items": counts[CATALOGUE[1]], "requirements": counts["item_requirement"], "changed": changed}
 
 
 def _same_rows(spark: SparkSession, uri: str, rows: DataFrame) -> bool:
@@ -253,6 +263,7 @@ def pending_batches(settings: Settings) -> list[tuple[str, str]]:
 # The field that orders each silver contract's records: a newer version replaces an older one.
 RECORD_VERSION = {
     "case": "updated_at",
+    "subject": "updated_at",
     "material": "submitted_at",
     "case_event": "record_version",
     "certificate": "issued_at",
@@ -263,7 +274,15 @@ RECORD_VERSION = {
 }
 # Silver contracts in the order they are conformed: the case of every record nested in a case
 # record must be in silver first.
-SILVER_CONTRACTS = ("case", "material", "case_event", "certificate", "evaluation", "courier_delivery")
+SILVER_CONTRACTS = (
+    "case",
+    "subject",
+    "material",
+    "case_event",
+    "certificate",
+    "evaluation",
+    "courier_delivery",
+)
 
 
 def _rows_per_batch(df: DataFrame) -> dict[str, int]:
@@ -467,7 +486,7 @@ def _silver(settings: Settings, name: str) -> DataFrame:
     if DeltaTable.isDeltaTable(spark, uri):
         return spark.read.format("delta").load(uri)
     schema = spark_schema(load_contract(name))
-    if name != CATALOGUE[1]:  # the catalogue is published, not conformed from bronze
+    if name not in CATALOGUE_TABLES:  # the catalogue is published, not conformed from bronze
         for column in silver.LINEAGE:
             schema.add(column, "int" if column == "_source_line" else "string")
     return spark.createDataFrame([], schema)
@@ -478,9 +497,9 @@ GOLD_BUILD_SCHEMA = (
     "built_at timestamp, as_of timestamp, mode string, source_versions map<string,bigint>, "
     "subjects_rebuilt bigint"
 )
-# The silver tables gold reads; the first four change what gold shows about a subject.
-SUBJECT_SOURCES = ("case", "material", "certificate", "case_event")
-GOLD_SOURCES = (*SUBJECT_SOURCES, "approval_item", "evaluation", "courier_delivery")
+# The silver tables gold reads; the first five change what gold shows about a subject.
+SUBJECT_SOURCES = ("case", "subject", "material", "certificate", "case_event")
+GOLD_SOURCES = (*SUBJECT_SOURCES, *CATALOGUE_TABLES, "evaluation", "courier_delivery")
 
 
 def _last_gold_build(settings: Settings) -> dict[str, Any] | None:
@@ -503,7 +522,7 @@ def _changed_subjects(
     before: dict[str, int] = last["source_versions"]
     if any(versions[n] is None or n not in before for n in GOLD_SOURCES):
         return None
-    if versions["approval_item"] != before["approval_item"]:
+    if any(versions[n] != before[n] for n in CATALOGUE_TABLES):
         return None
     spark = get_spark(settings)
     frames = [spark.createDataFrame([], "subject_id string")]
@@ -514,6 +533,15 @@ def _changed_subjects(
                     "subject_id"
                 )
             )
+    if versions["subject"] != before["subject"]:
+        # An entity's representative changing changes the profiles of the person before and after.
+        subjects = incremental.changed_rows(
+            spark, table_uri(settings, "silver", "subject"), before["subject"]
+        )
+        frames += [
+            subjects.select("subject_id"),
+            subjects.select(F.col("legal_representative_id").alias("subject_id")),
+        ]
     if versions["case_event"] != before["case_event"]:
         events = incremental.changed_rows(
             spark, table_uri(settings, "silver", "case_event"), before["case_event"]
@@ -524,6 +552,13 @@ def _changed_subjects(
             .select("subject_id")
         )
     return incremental.union_distinct(frames).where(F.col("subject_id").isNotNull())
+
+
+def _identity_sharing_classes() -> dict[str, str]:
+    """The subject contract's identity attributes and their sharing classes. Its keys and type are
+    the profile's own columns, and the name is shown per department from the cases."""
+    not_attributes = {"subject_id", "subject_type", "name", "department", "updated_at"}
+    return {f.name: f.sharing_class for f in load_contract("subject").fields if f.name not in not_attributes}
 
 
 def _moment(as_of: dt.datetime | None) -> dt.datetime:
@@ -572,24 +607,46 @@ def build_gold(
     def of_subjects(df: DataFrame) -> DataFrame:
         return df if subjects is None else df.join(F.broadcast(subjects), "subject_id", "left_semi")
 
+    def with_their_entities(views: DataFrame) -> DataFrame:
+        """Every view of the rebuilt subjects and of the entities any view says they represent."""
+        if subjects is None:
+            return views
+        represented = views.join(
+            F.broadcast(subjects.withColumnRenamed("subject_id", "legal_representative_id")),
+            "legal_representative_id",
+            "left_semi",
+        ).select("subject_id")
+        return views.join(incremental.union_distinct([subjects, represented]), "subject_id", "left_semi")
+
     subject_cases = of_subjects(cases)
     subject_events = events.join(
         subject_cases.select("department", "case_id"), ["department", "case_id"], "left_semi"
     )
+    subject_materials = of_subjects(_silver(settings, "material"))
     registry = put(
         "material_registry",
-        gold.material_registry(of_subjects(_silver(settings, "material")), moment),
+        gold.material_registry(subject_materials, moment),
         ["subject_id", "material_type"],
     )
     alerts = put(
         "supervision_alert",
-        supervision.supervision_alerts(subject_cases, subject_events, items, arrays, moment),
+        supervision.supervision_alerts(
+            subject_cases,
+            events=subject_events,
+            materials=subject_materials,
+            items=items,
+            requirements=_silver(settings, "item_requirement"),
+            calendar=arrays,
+            as_of=moment,
+        ),
         ["alert_id"],
     )
     profiles = put(
         "subject_profile",
         gold.subject_profile(
             subject_cases,
+            subjects=with_their_entities(_silver(settings, "subject")),
+            sharing_classes=_identity_sharing_classes(),
             certificates=of_subjects(_silver(settings, "certificate")),
             registry=of_subjects(registry),
             alerts=of_subjects(alerts),
@@ -770,7 +827,7 @@ def lake_tables() -> list[tuple[str, str]]:
     """Every Delta table the hub writes, as (layer, name)."""
     return [
         BRONZE_CASES,
-        CATALOGUE,
+        *[("silver", name) for name in CATALOGUE_TABLES],
         *[("silver", contract) for contract in SILVER_CONTRACTS],
         QUARANTINE,
         RECONCILIATION,

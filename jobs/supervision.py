@@ -1,7 +1,9 @@
 """Supervision (效能监察): the monitor points of the reform, raised on cases as pure DataFrame functions.
 
 Each alert names its rule, case, department, when it was raised and when it cleared (null while it
-stands). Time limits count working days with the hub's calendar (contracts/working_calendar.yaml):
+stands). The rules: not accepted, not permitted, repeated supplement requests, permitted with a
+required material missing or turned down, a fee on a free item or above standard, and the time
+limit cards. Time limits count working days with the hub's calendar (contracts/working_calendar.yaml):
 
 - A case's time starts on the working day of receipt, or the next working day. At the start of the
   working day with ordinal `o` it has used (o - start) / p of its p promised working days; on its
@@ -145,8 +147,47 @@ def fee_violations(cases: DataFrame, events: DataFrame, items: DataFrame, as_of:
     )
 
 
+def decisions_without_required_materials(
+    cases: DataFrame, materials: DataFrame, requirements: DataFrame, as_of: Column
+) -> DataFrame:
+    """A case permitted while a material its item requires was missing (材料不齐), or was handed in
+    but turned down at review, so the decision rested on nothing accepted (依据不足).
+
+    One alert per case and rule, naming the material types; a refusal is no such alert, since a
+    missing material is a reason to refuse.
+    """
+    permitted = cases.where((F.col("status") == "completed") & (F.col("decided_at") <= as_of))
+    required = permitted.select("department", "case_id", "subject_id", "item_code", "decided_at").join(
+        requirements.where("mandatory").select("item_code", "material_type"), "item_code"
+    )
+    handed_in = materials.groupBy("department", "case_id", "material_type").agg(
+        F.bool_or(F.coalesce("accepted", F.lit(False))).alias("_accepted")
+    )
+    shortfall = F.when(F.col("_accepted").isNull(), F.lit("materials_incomplete")).when(
+        ~F.col("_accepted"), F.lit("insufficient_basis")
+    )
+    short = (
+        required.join(handed_in, ["department", "case_id", "material_type"], "left")
+        .withColumn("_rule", shortfall)
+        .where(F.col("_rule").isNotNull())
+        .groupBy("_rule", "department", "case_id", "subject_id", "item_code", "decided_at")
+        .agg(F.array_join(F.sort_array(F.collect_list("material_type")), ", ").alias("_types"))
+    )
+    detail = F.when(F.col("_rule") == "materials_incomplete", F.lit("missing: ")).otherwise(
+        F.lit("turned down: ")
+    )
+    return _alerts(short, F.col("_rule"), F.col("decided_at"), _stands(), F.concat(detail, "_types"))
+
+
 def supervision_alerts(
-    cases: DataFrame, events: DataFrame, items: DataFrame, calendar: CalendarArrays, as_of: Column
+    cases: DataFrame,
+    *,
+    events: DataFrame,
+    materials: DataFrame,
+    items: DataFrame,
+    requirements: DataFrame,
+    calendar: CalendarArrays,
+    as_of: Column,
 ) -> DataFrame:
     """Every alert standing or cleared as of `as_of`, one row per rule and case (per fee charged)."""
     parts = [
@@ -154,6 +195,7 @@ def supervision_alerts(
         refusals(cases, as_of),
         repeated_supplements(cases, events, as_of),
         fee_violations(cases, events, items, as_of),
+        decisions_without_required_materials(cases, materials, requirements, as_of),
     ]
     alerts = reduce(DataFrame.unionByName, parts)
     return alerts.withColumn(

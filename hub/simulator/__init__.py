@@ -169,8 +169,9 @@ def simulate(
 
 
 def write_catalogue(settings: Settings, published_at: dt.datetime) -> Path:
-    """The government service office's item catalogue, in the approval_item contract's own fields."""
-    path = settings.catalogue_file
+    """The government service office's item catalogue: the items and the materials each requires,
+    in their contracts' own fields."""
+    path = settings.catalogue_file("approval_item")
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = []
     for item in CATALOGUE:
@@ -198,6 +199,21 @@ def write_catalogue(settings: Settings, published_at: dt.datetime) -> Path:
             )
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    requirements = [
+        json.dumps(
+            {
+                "item_code": item.code,
+                "material_type": r.material_type,
+                "mandatory": r.mandatory,
+                "reusable": r.reusable,
+                "validity_rule": r.validity_rule,
+                "updated_at": published_at.strftime("%Y-%m-%d %H:%M:%S"),
+            }
+        )
+        for item in CATALOGUE
+        for r in item.requirements
+    ]
+    settings.catalogue_file("item_requirement").write_text("\n".join(requirements) + "\n", encoding="utf-8")
     return path
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from hub.simulator.world import CaseEvent, CaseVersion, Material
+from hub.simulator.world import CaseEvent, CaseVersion, Material, Subject
 
 SourceRecord = dict[str, Any]
 
@@ -158,7 +158,54 @@ MARKET_REGULATION_COLUMNS = (
     "证照信息",
     "评价信息",
     "寄递信息",
+    "申请人信息",
 )
+
+ENTITY_TYPE_NAMES = {
+    "limited_company": "有限责任公司",
+    "individual_business": "个体工商户",
+    "sole_proprietorship": "个人独资企业",
+}
+
+
+def _birth_and_gender(resident_id: str) -> tuple[dt.date, str]:
+    """What a resident ID number itself says (GB 11643): birth date, and sex by its 17th digit."""
+    born = dt.date(int(resident_id[6:10]), int(resident_id[10:12]), int(resident_id[12:14]))
+    return born, "male" if int(resident_id[16]) % 2 else "female"
+
+
+def _market_regulation_applicant(subject: Subject) -> dict[str, Any]:
+    """The register's view of the applicant: the full entity record, the person's ID card details."""
+    if subject.subject_type == "entity":
+        return {
+            "企业类型": ENTITY_TYPE_NAMES[subject.entity_type or "limited_company"],
+            "法定代表人证件号码": subject.legal_representative_id,
+            "注册资本": f"{subject.registered_capital:.2f}",
+            "成立日期": _day(subject.established, "%Y-%m-%d"),
+            "登记状态": "存续",
+            "联系电话": subject.phone,
+        }
+    born, gender = _birth_and_gender(subject.subject_id)
+    return {
+        "性别": {"male": "男", "female": "女"}[gender],
+        "出生日期": f"{born:%Y-%m-%d}",
+        "证件有效期至": _day(subject.id_expiry, "%Y-%m-%d"),
+        "联系电话": subject.phone,
+        "住址": subject.address,
+    }
+
+
+def _food_drug_applicant(subject: Subject) -> dict[str, Any]:
+    """The food and drug system keeps less, and an older phone number for some applicants."""
+    person = subject.subject_type == "person"
+    return {
+        "idNo": subject.subject_id,
+        "name": subject.name,
+        "kind": "P" if person else "E",
+        "mobile": subject.stale_phone or subject.phone,
+        "gender": {"male": "M", "female": "F"}[_birth_and_gender(subject.subject_id)[1]] if person else None,
+        "legalRep": subject.legal_representative_id,
+    }
 
 
 def _market_regulation_material(m: Material) -> dict[str, Any]:
@@ -234,6 +281,7 @@ def market_regulation(case: CaseVersion) -> SourceRecord:
                 lambda t: _ts(t, fmt),
             )
         ),
+        "申请人信息": _json_text(_market_regulation_applicant(case.subject)),
     }
 
 
@@ -246,12 +294,7 @@ def food_drug(case: CaseVersion) -> SourceRecord:
     fmt = "%Y-%m-%dT%H:%M:%S"
     return {
         "caseNo": case.case_id,
-        "applicant": {
-            "idNo": case.subject.subject_id,
-            "name": case.subject.name,
-            "kind": "P" if case.subject.subject_type == "person" else "E",
-            "mobile": case.subject.phone,
-        },
+        "applicant": _food_drug_applicant(case.subject),
         "item": {"code": case.item.code, "title": case.item.name, "tier": case.item.handling_tier.upper()},
         "channel": {"courier": "EMS"}.get(case.channel, case.channel.upper()),
         "state": {

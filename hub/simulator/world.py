@@ -98,6 +98,19 @@ class Subject:
     subject_type: str  # person | entity
     name: str
     phone: str
+    # A number the applicant gave years ago, which one department's system still holds: the
+    # departments disagree about it, as real islands do. None: every department has `phone`.
+    stale_phone: str | None = None
+    address: str | None = None  # persons
+    id_expiry: dt.date | None = None  # persons: when the resident ID card expires
+    entity_type: str | None = None
+    legal_representative_id: str | None = None  # entities: a person of the pool
+    registered_capital: float | None = None  # entities, ten thousand yuan
+    established: dt.date | None = None  # entities
+
+
+INCOMPLETE_CASE_SHARE = 0.02
+ENTITY_TYPES = ("limited_company", "limited_company", "individual_business", "sole_proprietorship")
 
 
 @dataclass(frozen=True)
@@ -231,12 +244,37 @@ class SubjectPool:
     def subject(self, index: int) -> Subject:
         rng = random.Random(f"{self.seed}/subject/{index}")
         phone = f"1{rng.choice('3456789')}{rng.randint(0, 999_999_999):09d}"
+        # Attributes come from a generator of their own, so adding one never changes the ids.
+        own = random.Random(f"{self.seed}/subject-attributes/{index}")
+        stale_phone = (
+            f"1{own.choice('3456789')}{own.randint(0, 999_999_999):09d}" if own.random() < 0.2 else None
+        )
         # Two persons for every entity: individuals apply for more small items than firms do.
         if index % 3 == 2:
             name = "广州市" + rng.choice(SHOP_WORDS) + rng.choice(SHOP_KINDS)
-            return Subject(credit_code(rng), "entity", name, phone)
+            return Subject(
+                credit_code(rng),
+                "entity",
+                name,
+                phone,
+                stale_phone,
+                entity_type=own.choice(ENTITY_TYPES),
+                # The person just before it in the pool runs it, and may apply for things too.
+                legal_representative_id=self.subject(index - 2).subject_id,
+                registered_capital=float(own.choice((10, 50, 100, 500, 1000))),
+                established=self.today - dt.timedelta(days=own.randint(30, 15 * 365)),
+            )
         name = rng.choice(SURNAMES) + rng.choice(GIVEN_NAMES)
-        return Subject(resident_id(rng, self.today), "person", name, phone)
+        subject_id = resident_id(rng, self.today)
+        return Subject(
+            subject_id,
+            "person",
+            name,
+            phone,
+            stale_phone,
+            address=_address(own),
+            id_expiry=_valid_until("until_id_expiry", subject_id, "id_card_copy"),
+        )
 
     def pick(self, rng: random.Random, subject_type: str) -> Subject:
         """A subject of the type: a few come back to many departments, most come once or twice."""
@@ -267,6 +305,11 @@ def _materials(
     case_id: str, subject: Subject, item: Item, received: dt.datetime, rng: random.Random
 ) -> tuple[Material, ...]:
     chosen = [r for r in item.requirements if r.mandatory or rng.random() < 0.4]
+    # Now and then a window takes a case in without one of the materials its item requires, which
+    # supervision must catch if the case is permitted anyway.
+    careless = random.Random(f"incomplete/{case_id}")
+    if careless.random() < INCOMPLETE_CASE_SHARE and len(chosen) > 1:
+        chosen.remove(careless.choice([r for r in chosen if r.mandatory]))
     # Attributes come from a generator of their own, so adding one never reshuffles the district.
     own = random.Random(f"materials/{case_id}")
     out = []

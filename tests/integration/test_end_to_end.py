@@ -162,6 +162,47 @@ def test_gold_answers_on_what_the_departments_sent(airflow_configured: Settings,
     assert sum(c["status"] == "not_accepted" for c in cases) == sum(
         a["rule"] == "not_accepted" for a in alerts
     )
+    # A permit is an alert when a material its item requires was missing or turned down at review.
+    required: dict[str, set[str]] = {}
+    for r in read_table_rows(settings, "silver", "item_requirement"):
+        if r["mandatory"]:
+            required.setdefault(r["item_code"], set()).add(r["material_type"])
+    handed_in: dict[tuple[str, str], dict[str, bool]] = {}
+    for m in read_table_rows(settings, "silver", "material"):
+        kinds = handed_in.setdefault((m["department"], m["case_id"]), {})
+        kinds[m["material_type"]] = kinds.get(m["material_type"], False) or bool(m["accepted"])
+    expected = Counter[str]()
+    for c in cases:
+        if c["status"] == "completed":
+            kinds = handed_in.get((c["department"], c["case_id"]), {})
+            needed = required.get(c["item_code"], set())
+            expected["materials_incomplete"] += any(t not in kinds for t in needed)
+            expected["insufficient_basis"] += any(kinds.get(t) is False for t in needed)
+    raised = Counter(a["rule"] for a in alerts)
+    assert expected["materials_incomplete"] > 0
+    assert (raised["materials_incomplete"], raised["insufficient_basis"]) == (
+        expected["materials_incomplete"],
+        expected["insufficient_basis"],
+    )
+    # Each department's view of a subject is kept; the profile links representatives both ways and
+    # flags the attributes departments disagree on (some applicants left an old phone number).
+    views = read_table_rows(settings, "silver", "subject")
+    by_id = {p["subject_id"]: p for p in profiles}
+    assert {v["subject_id"] for v in views} == set(by_id)
+    represented: dict[str, set[str]] = {}
+    phones: dict[str, set[str]] = {}
+    for view in views:
+        if view["legal_representative_id"]:
+            represented.setdefault(view["legal_representative_id"], set()).add(view["subject_id"])
+            assert by_id[view["subject_id"]]["legal_representative_id"] == view["legal_representative_id"]
+        if view["mobile_phone"]:
+            phones.setdefault(view["subject_id"], set()).add(view["mobile_phone"])
+    assert sum(p["subject_type"] == "entity" and bool(p["legal_representative_id"]) for p in profiles) > 0
+    for profile in profiles:
+        assert set(profile["represented_entities"]) == represented.get(profile["subject_id"], set())
+    disagreeing = {subject for subject, numbers in phones.items() if len(numbers) > 1}
+    assert disagreeing == {p["subject_id"] for p in profiles if "mobile_phone" in p["conflicts"]}
+    assert disagreeing, "no applicant's departments disagreed on a phone number"
     # Every gold table reads the same through delta-rs (the API's reader) as through Spark.
     for table in GOLD_TABLES:
         through_spark = spark.read.format("delta").load(table_uri(settings, "gold", table))

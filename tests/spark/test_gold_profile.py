@@ -1,6 +1,7 @@
 """The material registry and the subject profile on hand-made silver rows, expected rows by hand."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from pyspark.sql import SparkSession
@@ -29,6 +30,11 @@ CERTIFICATES = (
 ALERTS = (
     "rule string, department string, case_id string, subject_id string, "
     "raised_at timestamp, cleared_at timestamp"
+)
+SUBJECTS = (
+    "subject_id string, subject_type string, name string, gender string, mobile_phone string, "
+    "entity_type string, legal_representative_id string, registered_capital decimal(12,2), "
+    f"department string, updated_at timestamp, {LINEAGE}"
 )
 AS_OF = dt.datetime(2026, 11, 25, 12, 0, tzinfo=DISTRICT_TIMEZONE)
 
@@ -238,10 +244,86 @@ def test_the_profile_joins_cases_certificates_materials_and_alerts(spark: SparkS
     items = spark.createDataFrame(
         [("MR1", "low"), ("FD1", "medium"), ("H1", "low")], "item_code string, risk_tier string"
     )
+    subjects = spark.createDataFrame(
+        [
+            # Both departments name S2 as S1's representative but hold different phone numbers.
+            (
+                "S1",
+                "entity",
+                "老字号餐饮有限公司",
+                None,
+                "13800000001",
+                "limited_company",
+                "S2",
+                Decimal("100.00"),
+                "market_regulation",
+                _t("2026-03-02 09:00"),
+                "b0",
+                "mr.csv",
+                2,
+            ),
+            (
+                "S1",
+                "entity",
+                "老字号餐饮公司",
+                None,
+                "13900000002",
+                None,
+                "S2",
+                None,
+                "food_drug",
+                _t("2026-11-20 09:00"),
+                "b1",
+                "fd.jsonl",
+                7,
+            ),
+            (
+                "S2",
+                "person",
+                "张三",
+                "male",
+                "13700000003",
+                None,
+                None,
+                None,
+                "health",
+                _t("2026-10-01 10:00"),
+                "b2",
+                "h.json",
+                1,
+            ),
+            # S2 also runs a firm that never applied for anything: no profile, but S2 lists it.
+            (
+                "E9",
+                "entity",
+                "三号商行",
+                None,
+                None,
+                "individual_business",
+                "S2",
+                None,
+                "market_regulation",
+                _t("2025-01-01 09:00"),
+                "b0",
+                "mr.csv",
+                9,
+            ),
+        ],
+        SUBJECTS,
+    )
+    sharing_classes = {
+        "gender": "conditional",
+        "mobile_phone": "not_shared",
+        "entity_type": "unconditional",
+        "legal_representative_id": "conditional",
+        "registered_capital": "unconditional",
+    }
     profiles = {
         r.subject_id: r
         for r in subject_profile(
             cases,
+            subjects=subjects,
+            sharing_classes=sharing_classes,
             certificates=certificates,
             registry=registry,
             alerts=alerts,
@@ -273,6 +355,21 @@ def test_the_profile_joins_cases_certificates_materials_and_alerts(spark: SparkS
         ("food_drug", "老字号餐饮公司"),
         ("market_regulation", "老字号餐饮有限公司"),
     ]
-    assert (s1.conflicts, s2.conflicts) == (["subject_name"], [])
+    assert (s1.conflicts, s2.conflicts) == (["mobile_phone", "subject_name"], [])
+    # Every department's value of each attribute, with its sharing class, department and lineage.
+    assert [(e.field, e.value, e.sharing_class, e.department) for e in s1.identity] == [
+        ("entity_type", "limited_company", "unconditional", "market_regulation"),
+        ("legal_representative_id", "S2", "conditional", "food_drug"),
+        ("legal_representative_id", "S2", "conditional", "market_regulation"),
+        ("mobile_phone", "13800000001", "not_shared", "market_regulation"),
+        ("mobile_phone", "13900000002", "not_shared", "food_drug"),
+        ("registered_capital", "100.00", "unconditional", "market_regulation"),
+    ]
+    assert (s1.identity[0].source.file, s1.identity[0].source.line) == ("mr.csv", 2)
+    assert [(e.field, e.value) for e in s2.identity] == [("gender", "male"), ("mobile_phone", "13700000003")]
+    # The legal-representative link, both ways.
+    assert (s1.legal_representative_id, s1.represented_entities) == ("S2", [])
+    assert (s2.legal_representative_id, s2.represented_entities) == (None, ["E9", "S1"])
+    assert "E9" not in profiles
     assert (s2.certificates, s2.open_alerts, s2.risk_tier) == ([], [], "low")
     assert [m.material_id for m in s2.materials_on_file] == ["m8"]

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
 from hub.settings import DISTRICT_TIMEZONE
@@ -22,6 +22,8 @@ CASES = (
 )
 EVENTS = "department string, case_id string, event_type string, event_at timestamp, fee_amount decimal(12,2)"
 ITEMS = "item_code string, fee_free boolean, fee_standard decimal(12,2), risk_tier string"
+MATERIALS = "department string, case_id string, material_type string, accepted boolean"
+REQUIREMENTS = "item_code string, material_type string, mandatory boolean"
 
 
 def _t(text: str) -> dt.datetime:
@@ -61,7 +63,7 @@ def _case(
 
 
 @pytest.fixture(scope="module")
-def alerts(spark: SparkSession) -> dict[tuple[str, str], tuple[object, object]]:
+def alert_rows(spark: SparkSession) -> list[Row]:
     cases = [
         # Received Tue 29 Sep, 5 working days: 30 Sep, 8, 9, 10 (Saturday, swapped) and 12 Oct. The
         # 4th (80%) is Sat 10 Oct: yellow then; overdue from Tue 13 Oct, still open.
@@ -113,6 +115,41 @@ def alerts(spark: SparkSession) -> dict[tuple[str, str], tuple[object, object]]:
             decided="2026-10-21 09:00",
             deadline="2026-10-09",
         ),
+        # Permitted after the moment of the build with nothing handed in: no alert yet.
+        _case(
+            "K",
+            "PAID",
+            "completed",
+            received="2026-10-19 09:00",
+            decided="2026-10-21 09:00",
+            deadline="2026-10-19",
+        ),
+        # Refused with nothing handed in: a missing material is a reason to refuse, not an alert.
+        _case(
+            "L",
+            "PAID",
+            "not_permitted",
+            received="2026-10-08 09:00",
+            decided="2026-10-08 15:00",
+            deadline="2026-10-08",
+        ),
+    ]
+    # FREE needs a form; PAID a form and a licence (a photo is optional). I1 needs nothing.
+    requirements = [
+        ("FREE", "form", True),
+        ("PAID", "form", True),
+        ("PAID", "licence", True),
+        ("PAID", "photo", False),
+    ]
+    materials = [
+        # G's only form was turned down: permitted on nothing accepted.
+        ("dept", "G", "form", False),
+        # H's licence was turned down once, then a good one accepted: complete.
+        ("dept", "H", "form", True),
+        ("dept", "H", "licence", False),
+        ("dept", "H", "licence", True),
+        # I never handed in the licence (nor the optional photo).
+        ("dept", "I", "form", True),
     ]
     events = [
         ("dept", "F", "supplement_requested", _t("2026-10-08 10:00"), None),
@@ -129,12 +166,19 @@ def alerts(spark: SparkSession) -> dict[tuple[str, str], tuple[object, object]]:
     ]
     result = supervision_alerts(
         spark.createDataFrame(cases, CASES),
-        spark.createDataFrame(events, EVENTS),
-        spark.createDataFrame(items, ITEMS),
-        CalendarArrays.of(load_calendar()),
-        F.lit(AS_OF),
+        events=spark.createDataFrame(events, EVENTS),
+        materials=spark.createDataFrame(materials, MATERIALS),
+        items=spark.createDataFrame(items, ITEMS),
+        requirements=spark.createDataFrame(requirements, REQUIREMENTS),
+        calendar=CalendarArrays.of(load_calendar()),
+        as_of=F.lit(AS_OF),
     )
-    return {(r.case_id, r.rule): (_local(r.raised_at), _local(r.cleared_at)) for r in result.collect()}
+    return result.collect()
+
+
+@pytest.fixture(scope="module")
+def alerts(alert_rows: list[Row]) -> dict[tuple[str, str], tuple[object, object]]:
+    return {(r.case_id, r.rule): (_local(r.raised_at), _local(r.cleared_at)) for r in alert_rows}
 
 
 def test_cards_count_working_days_across_holidays_and_swapped_weekends(alerts) -> None:
@@ -155,6 +199,19 @@ def test_refusals_supplements_and_fees_are_alerts(alerts) -> None:
         ("F", "repeated_supplement"): (_t("2026-10-12 09:00"), None),
         ("G", "fee_on_free_item"): (_t("2026-10-08 11:00"), None),
         ("H", "fee_above_standard"): (_t("2026-10-08 11:00"), None),
+        ("G", "insufficient_basis"): (_t("2026-10-08 11:00"), None),
+        ("I", "materials_incomplete"): (_t("2026-10-08 11:00"), None),
+        ("L", "not_permitted"): (_t("2026-10-08 15:00"), None),
+    }
+
+
+def test_a_permit_names_the_materials_it_lacked(alert_rows: list[Row]) -> None:
+    details = {
+        (r.case_id, r.rule): r.detail for r in alert_rows if r.rule.startswith(("materials", "insuff"))
+    }
+    assert details == {
+        ("G", "insufficient_basis"): "turned down: form",
+        ("I", "materials_incomplete"): "missing: licence",
     }
 
 
