@@ -260,14 +260,16 @@ def pending_batches(settings: Settings) -> list[tuple[str, str]]:
     return sorted(((r["_department"], r["_batch_id"]) for r in rows), key=lambda b: (b[1][-8:], b[0]))
 
 
-# The field that orders each silver contract's records: a newer version replaces an older one.
-RECORD_VERSION = {
+# The field (or fields, the latest of them that is set) that orders each silver contract's records:
+# a newer version replaces an older one.
+RECORD_VERSION: dict[str, str | tuple[str, ...]] = {
     "case": "updated_at",
     "subject": "updated_at",
     "material": "submitted_at",
     "case_event": "record_version",
     "certificate": "issued_at",
-    "evaluation": "evaluated_at",
+    # A poor evaluation is sent again when it has been rectified.
+    "evaluation": ("evaluated_at", "rectified_at"),
     # A consignment is re-sent with each state of its case; an order that reached its recipient is
     # the newer state of it.
     "courier_delivery": "ordered_at",

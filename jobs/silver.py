@@ -158,9 +158,16 @@ def rule_results(
     )
 
 
-def latest_per_key(df: DataFrame, keys: list[str], version: str) -> DataFrame:
+def _version(fields: str | tuple[str, ...], alias: str = "") -> str:
+    """The SQL of a record's version: its field, or the latest of its fields that are set (an
+    evaluation's version is when it was rectified, if it was, else when it was given)."""
+    columns = [f"{alias}{f}" for f in ((fields,) if isinstance(fields, str) else fields)]
+    return columns[0] if len(columns) == 1 else f"greatest({', '.join(columns)})"
+
+
+def latest_per_key(df: DataFrame, keys: list[str], version: str | tuple[str, ...]) -> DataFrame:
     """One row per key, the newest by `version`: a batch may hold a case twice, or out of order."""
-    newest_first = Window.partitionBy(*keys).orderBy(F.col(version).desc())
+    newest_first = Window.partitionBy(*keys).orderBy(F.expr(_version(version)).desc())
     return df.withColumn("_rank", F.row_number().over(newest_first)).where("_rank = 1").drop("_rank")
 
 
@@ -176,7 +183,9 @@ class Reconciliation:
         return self.rows_in == self.rows_valid + self.rows_quarantined
 
 
-def upsert(spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str], version: str) -> None:
+def upsert(
+    spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str], version: str | tuple[str, ...]
+) -> None:
     """Insert new keys; update a key only with a version at least as new as the stored one.
 
     So an older state of a case that arrives late, or again, never overwrites a newer one.
@@ -189,7 +198,7 @@ def upsert(spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str], 
         DeltaTable.forPath(spark, table_uri)
         .alias("t")
         .merge(df.alias("s"), condition)
-        .whenMatchedUpdateAll(condition=f"s.{version} >= t.{version}")
+        .whenMatchedUpdateAll(condition=f"{_version(version, 's.')} >= {_version(version, 't.')}")
         .whenNotMatchedInsertAll()
         .execute()
     )

@@ -72,11 +72,12 @@ def _evaluation(
     case: CaseVersion, keys: tuple[str, ...], when: Callable[[dt.datetime], Any]
 ) -> dict[str, Any] | None:
     """The applicant's rating, under the department's own keys for: id, channel, score, rating,
-    comment, time."""
+    comment, time, and the time a poor one was rectified."""
     e = case.evaluation
     if e is None:
         return None
-    values = (e.evaluation_id, e.channel, e.score, e.rating, e.comment, when(e.evaluated_at))
+    rectified = when(e.rectified_at) if e.rectified_at else None
+    values = (e.evaluation_id, e.channel, e.score, e.rating, e.comment, when(e.evaluated_at), rectified)
     return dict(zip(keys, values, strict=True))
 
 
@@ -269,7 +270,7 @@ def market_regulation(case: CaseVersion) -> SourceRecord:
         "评价信息": _json_text(
             _evaluation(
                 case,
-                ("评价编号", "评价渠道", "评分", "评价等级", "评价内容", "评价时间"),
+                ("评价编号", "评价渠道", "评分", "评价等级", "评价内容", "评价时间", "整改时间"),
                 lambda t: _ts(t, fmt),
             )
         )
@@ -331,7 +332,7 @@ def food_drug(case: CaseVersion) -> SourceRecord:
             valid="VALID",
         ),
         "evaluation": _evaluation(
-            case, ("id", "channel", "score", "rating", "comment", "at"), lambda t: _ts(t, fmt)
+            case, ("id", "channel", "score", "rating", "comment", "at", "rectifiedAt"), lambda t: _ts(t, fmt)
         ),
         "deliveries": _consignments(
             case,
@@ -387,7 +388,15 @@ def housing_construction(case: CaseVersion) -> SourceRecord:
         ),
         "evaluation": _evaluation(
             case,
-            ("eval_no", "eval_channel", "eval_score", "eval_level", "eval_content", "eval_time"),
+            (
+                "eval_no",
+                "eval_channel",
+                "eval_score",
+                "eval_level",
+                "eval_content",
+                "eval_time",
+                "rectify_time",
+            ),
             _millis,
         ),
         "express": _consignments(
@@ -460,7 +469,7 @@ def human_resources(case: CaseVersion) -> SourceRecord:
             )
         ),
         "PJXX": _json_text(
-            _evaluation(case, ("PJBH", "PJQD", "PF", "PJDJ", "PJNR", "PJSJ"), lambda t: _ts(t, fmt))
+            _evaluation(case, ("PJBH", "PJQD", "PF", "PJDJ", "PJNR", "PJSJ", "ZGSJ"), lambda t: _ts(t, fmt))
         ),
         "JDXX": _json_text(
             _consignments(
@@ -514,7 +523,9 @@ def health(case: CaseVersion) -> SourceRecord:
             valid="1",
         ),
         "rating": _evaluation(
-            case, ("evaluation_id", "channel", "score", "level", "comment", "time"), lambda t: _ts(t, fmt)
+            case,
+            ("evaluation_id", "channel", "score", "level", "comment", "time", "rectified_time"),
+            lambda t: _ts(t, fmt),
         ),
         "post": _consignments(
             case,

@@ -154,6 +154,7 @@ class Evaluation:
     rating: str
     comment: str | None
     evaluated_at: dt.datetime
+    rectified_at: dt.datetime | None = None  # when the department rectified a poor one
 
 
 @dataclass(frozen=True)
@@ -401,6 +402,25 @@ def _evaluation(decided: CaseVersion) -> Evaluation | None:
     return Evaluation(f"PJ{decided.case_id}", channel, score, RATINGS[score], comment, at)
 
 
+# Working days a department takes to rectify the cause of a poor evaluation; 15 is the limit.
+RECTIFICATION_DAYS = (3, 8, 12, 14, 15, 18, 25)
+RECTIFICATION_WEIGHTS = (20, 30, 20, 10, 5, 10, 5)
+
+
+def _rectification(decided: CaseVersion, calendar: WorkingCalendar) -> CaseVersion | None:
+    """The case's record again once a poor evaluation of it was rectified; most are within the
+    15 working days, some later, and one in ten never is."""
+    e = decided.evaluation
+    if e is None or e.score > 2:
+        return None
+    rng = random.Random(f"rectification/{decided.case_id}")
+    if rng.random() < 0.1:
+        return None
+    days = rng.choices(RECTIFICATION_DAYS, weights=RECTIFICATION_WEIGHTS)[0]
+    at = _working_hours_time(rng, calendar.add_working_days(e.evaluated_at.date(), days))
+    return replace(decided, evaluation=replace(e, rectified_at=at), updated_at=at)
+
+
 def _address(rng: random.Random) -> str:
     return f"广州市天河区{rng.choice(STREETS)}{rng.randint(1, 600)}号"
 
@@ -592,6 +612,9 @@ class District:
                 )
                 continue
             decided = self._decide(rng, opened)
+            rectified = _rectification(decided, self.calendar)
+            if rectified is not None:
+                heapq.heappush(self._pending, (rectified.updated_at, self._serial, rectified))
             if decided.updated_at.date() == day:
                 todays.append(decided)  # decided on the spot: the system keeps only the final state
             else:

@@ -40,3 +40,19 @@ def test_a_late_older_version_never_overwrites_silver(spark: SparkSession, tmp_p
     upsert(spark, newer, uri, KEY, "updated_at")
     rows = sorted(tuple(r) for r in spark.read.format("delta").load(uri).collect())
     assert rows == [("d", "C1", "completed", _t(15)), ("d", "C2", "completed", _t(16))]
+
+
+def test_a_rectified_evaluation_is_newer_than_the_same_evaluation_before(
+    spark: SparkSession, tmp_path
+) -> None:
+    schema = "evaluation_id string, score int, evaluated_at timestamp, rectified_at timestamp"
+    version = ("evaluated_at", "rectified_at")
+    uri = (tmp_path / "evaluation").as_uri()
+    given = ("E1", 1, _t(10), None)
+    rectified = ("E1", 1, _t(10), _t(17))
+    batch = spark.createDataFrame([rectified, given], schema)
+    assert [tuple(r) for r in latest_per_key(batch, ["evaluation_id"], version).collect()] == [rectified]
+    upsert(spark, spark.createDataFrame([rectified], schema), uri, ["evaluation_id"], version)
+    # The state before rectification, sent again late, does not undo it.
+    upsert(spark, spark.createDataFrame([given], schema), uri, ["evaluation_id"], version)
+    assert [tuple(r) for r in spark.read.format("delta").load(uri).collect()] == [rectified]

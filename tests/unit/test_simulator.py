@@ -85,3 +85,24 @@ def test_cases_are_plausible() -> None:
         subjects_by_department.setdefault(v.subject.subject_id, set()).add(v.department)
     assert max(len(d) for d in subjects_by_department.values()) >= 3  # the same subject applies in several
     assert all(v.decided_at is None or v.decided_at >= v.received_at for v in versions)
+
+
+def test_poor_evaluations_are_sent_again_when_rectified() -> None:
+    district = District(seed=2, cases_per_day=300, start=dt.date(2026, 9, 1))
+    versions = [v for _, day in district.days(dt.date(2026, 9, 1), 60) for v in day]
+    rectified = [v for v in versions if v.evaluation and v.evaluation.rectified_at]
+    poor = {v.case_id for v in versions if v.evaluation and v.evaluation.score <= 2}
+    assert rectified
+    assert {v.case_id for v in rectified} < poor  # some are never rectified
+    calendar = district.calendar
+    took = []
+    for v in rectified:
+        assert v.evaluation is not None
+        assert v.evaluation.rectified_at is not None
+        assert v.updated_at == v.evaluation.rectified_at > v.evaluation.evaluated_at
+        given, done = v.evaluation.evaluated_at.date(), v.evaluation.rectified_at.date()
+        took.append(
+            sum(calendar.is_working_day(given + dt.timedelta(days=n + 1)) for n in range((done - given).days))
+        )
+    # Most within the 15 working days the reform allows, some later.
+    assert sum(t <= 15 for t in took) > sum(t > 15 for t in took) > 0
