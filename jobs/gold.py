@@ -231,8 +231,18 @@ def subject_profile(
         F.max("updated_at").alias("last_updated_at"),
         disagreeing.alias("case_conflicts"),
     )
+    # A department's record of the applicant reaches silver even while the case it came with is
+    # quarantined, so a subject may be known from its details alone.
+    reported = subjects.groupBy("subject_id").agg(
+        F.max_by("subject_type", "updated_at").alias("_reported_type"),
+        F.max_by("name", "updated_at").alias("_reported_name"),
+        F.collect_set("department").alias("_reported_by"),
+        F.max("updated_at").alias("_reported_at"),
+    )
+    none = F.array().cast("array<string>")
     return (
-        profiles.join(_identity(subjects, sharing_classes), "subject_id", "left")
+        profiles.join(reported, "subject_id", "full")
+        .join(_identity(subjects, sharing_classes), "subject_id", "left")
         .join(_representation(subjects), "subject_id", "left")
         .join(_certificates_held(certificates, as_of), "subject_id", "left")
         .join(_materials_on_file(registry), "subject_id", "left")
@@ -240,27 +250,27 @@ def subject_profile(
         .join(_names_by_department(cases), "subject_id", "left")
         .select(
             "subject_id",
-            "subject_type",
-            "subject_name",
-            "departments",
-            "case_count",
-            "open_case_count",
-            "cases",
+            F.coalesce("subject_type", "_reported_type").alias("subject_type"),
+            F.coalesce("subject_name", "_reported_name").alias("subject_name"),
+            F.array_sort(
+                F.array_union(F.coalesce("departments", none), F.coalesce("_reported_by", none))
+            ).alias("departments"),
+            F.coalesce("case_count", F.lit(0)).alias("case_count"),
+            F.coalesce("open_case_count", F.lit(0)).alias("open_case_count"),
+            F.coalesce("cases", F.array()).alias("cases"),
             F.coalesce("certificates", F.array()).alias("certificates"),
             F.coalesce("materials_on_file", F.array()).alias("materials_on_file"),
             F.coalesce("open_alerts", F.array()).alias("open_alerts"),
             F.coalesce("identity", F.array()).alias("identity"),
             "legal_representative_id",
             F.coalesce("represented_entities", F.array()).alias("represented_entities"),
-            "names_by_department",
+            F.coalesce("names_by_department", F.array()).alias("names_by_department"),
             F.array_sort(
-                F.array_union(
-                    "case_conflicts", F.coalesce("identity_conflicts", F.array().cast("array<string>"))
-                )
+                F.array_union(F.coalesce("case_conflicts", none), F.coalesce("identity_conflicts", none))
             ).alias("conflicts"),
             "risk_tier",
             "last_activity_at",
-            "last_updated_at",
+            F.greatest("last_updated_at", "_reported_at").alias("last_updated_at"),
             F.to_date(as_of).alias("valid_on"),
         )
         .withColumn("built_at", F.current_timestamp())

@@ -645,15 +645,18 @@ def build_gold(
     )
     profiles = put(
         "subject_profile",
-        gold.subject_profile(
-            subject_cases,
-            subjects=with_their_entities(_silver(settings, "subject")),
-            sharing_classes=_identity_sharing_classes(),
-            certificates=of_subjects(_silver(settings, "certificate")),
-            registry=of_subjects(registry),
-            alerts=of_subjects(alerts),
-            items=items,
-            as_of=moment,
+        # The views passed in include entities the rebuilt subjects represent, which are not rebuilt.
+        of_subjects(
+            gold.subject_profile(
+                subject_cases,
+                subjects=with_their_entities(_silver(settings, "subject")),
+                sharing_classes=_identity_sharing_classes(),
+                certificates=of_subjects(_silver(settings, "certificate")),
+                registry=of_subjects(registry),
+                alerts=of_subjects(alerts),
+                items=items,
+                as_of=moment,
+            )
         ),
         ["subject_id"],
     )

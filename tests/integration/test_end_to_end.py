@@ -188,7 +188,9 @@ def test_gold_answers_on_what_the_departments_sent(airflow_configured: Settings,
     # flags the attributes departments disagree on (some applicants left an old phone number).
     views = read_table_rows(settings, "silver", "subject")
     by_id = {p["subject_id"]: p for p in profiles}
-    assert {v["subject_id"] for v in views} == set(by_id)
+    # Only market regulation and food and drug report applicants' details; an applicant whose only
+    # case is quarantined still has a profile from them.
+    assert {v["subject_id"] for v in views} < set(by_id)
     represented: dict[str, set[str]] = {}
     phones: dict[str, set[str]] = {}
     for view in views:

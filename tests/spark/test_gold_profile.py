@@ -292,7 +292,7 @@ def test_the_profile_joins_cases_certificates_materials_and_alerts(spark: SparkS
                 "h.json",
                 1,
             ),
-            # S2 also runs a firm that never applied for anything: no profile, but S2 lists it.
+            # S2 also runs a firm whose only case is held in quarantine: known from its details alone.
             (
                 "E9",
                 "entity",
@@ -370,6 +370,14 @@ def test_the_profile_joins_cases_certificates_materials_and_alerts(spark: SparkS
     # The legal-representative link, both ways.
     assert (s1.legal_representative_id, s1.represented_entities) == ("S2", [])
     assert (s2.legal_representative_id, s2.represented_entities) == (None, ["E9", "S1"])
-    assert "E9" not in profiles
+    e9 = profiles["E9"]
+    assert (e9.subject_type, e9.subject_name, e9.departments, e9.case_count, e9.cases) == (
+        "entity",
+        "三号商行",
+        ["market_regulation"],
+        0,
+        [],
+    )
+    assert (e9.legal_representative_id, e9.conflicts, e9.names_by_department) == ("S2", [], [])
     assert (s2.certificates, s2.open_alerts, s2.risk_tier) == ([], [], "low")
     assert [m.material_id for m in s2.materials_on_file] == ["m8"]
