@@ -110,6 +110,8 @@ class Subject:
 
 
 INCOMPLETE_CASE_SHARE = 0.02
+# Applicants who changed their phone number since they last dealt with some department.
+STALE_PHONE_SHARE = 0.3
 ENTITY_TYPES = ("limited_company", "limited_company", "individual_business", "sole_proprietorship")
 
 
@@ -248,7 +250,9 @@ class SubjectPool:
         # Attributes come from a generator of their own, so adding one never changes the ids.
         own = random.Random(f"{self.seed}/subject-attributes/{index}")
         stale_phone = (
-            f"1{own.choice('3456789')}{own.randint(0, 999_999_999):09d}" if own.random() < 0.2 else None
+            f"1{own.choice('3456789')}{own.randint(0, 999_999_999):09d}"
+            if own.random() < STALE_PHONE_SHARE
+            else None
         )
         # Two persons for every entity: individuals apply for more small items than firms do.
         if index % 3 == 2:
