@@ -32,6 +32,24 @@ def table() -> str:
                 f"| {small['peak_rss_mb']} MB | {large['peak_rss_mb']} MB | x{r['memory_ratio']} "
                 f"| flat with volume; under {r['target_peak_rss_mb_at_10m']} MB at 10M cases |"
             )
+        elif r["benchmark"] == "lakehouse_build":
+            volume = (
+                f"{r['cases_in_silver']:,} cases, {r['events_in_silver']:,} events ({r['batches']} batches)"
+            )
+            stages = ", ".join(f"{s} {v:.0f} s" for s, v in r["full_build_stages_median"].items())
+            lines.append(
+                f"| lakehouse full build ({stages}) against Spark reading the landed files into Delta "
+                f"| {volume} | {r['floor_seconds_median']:.1f} s "
+                f"| {r['full_build_seconds_median']:.1f} s | x{r['full_build_ratio']} "
+                f"| at most x{r['target_full_build_ratio']:g} |"
+            )
+            stages = ", ".join(f"{s} {v:.0f} s" for s, v in r["increment_stages_median"].items())
+            lines.append(
+                f"| lakehouse 1% increment, one more day ({stages}), against the full build (floor) "
+                f"| {r['increment_cases']:,} cases | {r['full_build_seconds_median']:.1f} s "
+                f"| {r['increment_seconds_median']:.1f} s | {r['increment_ratio']:.0%} "
+                f"| at most {r['target_increment_ratio']:.0%} |"
+            )
     return "\n".join(lines)
 
 
