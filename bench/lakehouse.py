@@ -188,14 +188,22 @@ def run_home(cache: Path, label: str) -> Settings:
     return Settings(home=home)
 
 
-def timed_stages(stages: Stages) -> tuple[dict[str, float], dict[str, Any]]:
-    seconds, results = {}, {}
+def timed_stages(
+    spark: SparkSession, label: str, stages: Stages
+) -> tuple[dict[str, float], dict[str, Any], dict[str, int]]:
+    """Seconds, result and Spark jobs of each stage: many short jobs point at fixed costs per job
+    (planning, Delta commits), few long ones at the data."""
+    seconds, results, jobs = {}, {}, {}
+    tracker = spark.sparkContext.statusTracker()
     for name, run in stages:
+        group = f"{label}-{name}-{time.time_ns()}"
+        spark.sparkContext.setJobGroup(group, f"{label} {name}")
         started = time.perf_counter()
         results[name] = run()
         seconds[name] = round(time.perf_counter() - started, 3)
-        print(f"    {name}: {seconds[name]:.1f} s", flush=True)
-    return seconds, results
+        jobs[name] = len(tracker.getJobIdsForGroup(group))
+        print(f"    {name}: {seconds[name]:.1f} s, {jobs[name]} Spark jobs", flush=True)
+    return seconds, results, jobs
 
 
 def build_stages(
@@ -226,6 +234,57 @@ def count(spark: SparkSession, settings: Settings, layer: str, name: str) -> int
     return spark.read.format("delta").load(table_uri(settings, layer, name)).count()
 
 
+def run_round(
+    spark: SparkSession,
+    cache: Path,
+    full_batches: list[LandedBatch],
+    increment_batches: list[LandedBatch],
+    morning: dt.datetime,
+    *,
+    keep: bool,
+) -> dict[str, Any]:
+    """The floor, then a full build in a fresh lakehouse, then the increment on top of it."""
+    floor_out = cache / "runs" / f"floor-{time.time_ns()}"
+    floor = run_floor(spark, cache, full_batches, floor_out)
+    print(f"  floor, read + write Delta unchanged: {sum(floor.values()):.1f} s {floor}", flush=True)
+    shutil.rmtree(floor_out, ignore_errors=True)
+
+    settings = run_home(cache, "build")
+    print("  full build:", flush=True)
+    full, full_results, full_jobs = timed_stages(
+        spark, "full", build_stages(settings, full_batches, morning, rebuild=True)
+    )
+    facts = {
+        "records_in_bronze": full_results["bronze"],
+        "cases_in_silver": count(spark, settings, "silver", "case"),
+        "events_in_silver": count(spark, settings, "silver", "case_event"),
+        "subjects_in_gold": full_results["gold"]["subjects"],
+    }
+    print(f"  {facts}", flush=True)
+    print("  increment:", flush=True)
+    later = morning + dt.timedelta(minutes=30)
+    step, step_results, step_jobs = timed_stages(
+        spark, "increment", build_stages(settings, increment_batches, later, rebuild=False)
+    )
+    facts |= {
+        "increment_records_in_bronze": step_results["bronze"],
+        "increment_cases": count(spark, settings, "silver", "case") - facts["cases_in_silver"],
+        "increment_gold_mode": step_results["gold"]["mode"],
+        "increment_subjects_rebuilt": step_results["gold"]["subjects_rebuilt"],
+    }
+    if keep:
+        print(f"  lakehouse kept in {settings.home}", flush=True)
+    else:
+        shutil.rmtree(settings.home, ignore_errors=True)
+    return {
+        "floor": floor,
+        "full": full,
+        "increment": step,
+        "jobs": {"full": full_jobs, "increment": step_jobs},
+        "facts": facts,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=1_000_000)
@@ -245,42 +304,23 @@ def main() -> None:
 
     spark = get_spark(Settings(home=cache))
     warm_up(spark, cache / "runs" / "warm-up")
-    floors: list[float] = []
-    floor_parts: list[dict[str, float]] = []
-    builds: list[dict[str, float]] = []
-    increments: list[dict[str, float]] = []
-    facts: dict[str, Any] = {}
+    rounds = []
     for i in range(args.repeats):
         print(f"round {i + 1}/{args.repeats} ({args.cases:,} cases, {len(full_batches)} batches)", flush=True)
-        floor_out = cache / "runs" / f"floor-{time.time_ns()}"
-        floor_parts.append(run_floor(spark, cache, full_batches, floor_out))
-        floors.append(round(sum(floor_parts[-1].values()), 3))
-        print(f"  floor, read + write Delta unchanged: {floors[-1]:.1f} s", flush=True)
-        shutil.rmtree(floor_out, ignore_errors=True)
-
-        settings = run_home(cache, "build")
-        print("  full build:", flush=True)
-        full, full_results = timed_stages(build_stages(settings, full_batches, morning, rebuild=True))
-        builds.append(full)
-        facts = {
-            "records_in_bronze": full_results["bronze"],
-            "cases_in_silver": count(spark, settings, "silver", "case"),
-            "events_in_silver": count(spark, settings, "silver", "case_event"),
-            "subjects_in_gold": full_results["gold"]["subjects"],
-        }
-        print(f"  {facts}", flush=True)
-        print("  increment:", flush=True)
-        later = morning + dt.timedelta(minutes=30)
-        step, step_results = timed_stages(build_stages(settings, increment_batches, later, rebuild=False))
-        increments.append(step)
-        facts |= {
-            "increment_records_in_bronze": step_results["bronze"],
-            "increment_cases": count(spark, settings, "silver", "case") - facts["cases_in_silver"],
-            "increment_gold_mode": step_results["gold"]["mode"],
-            "increment_subjects_rebuilt": step_results["gold"]["subjects_rebuilt"],
-        }
-        if not args.keep or i + 1 < args.repeats:
-            shutil.rmtree(settings.home, ignore_errors=True)
+        rounds.append(
+            run_round(
+                spark,
+                cache,
+                full_batches,
+                increment_batches,
+                morning,
+                keep=args.keep and i + 1 == args.repeats,
+            )
+        )
+    floors = [round(sum(r["floor"].values()), 3) for r in rounds]
+    builds = [r["full"] for r in rounds]
+    increments = [r["increment"] for r in rounds]
+    facts = rounds[-1]["facts"]
 
     def medians(runs: list[dict[str, float]]) -> dict[str, float]:
         return {s: round(statistics.median(r[s] for r in runs), 3) for s in FULL_STAGES}
@@ -309,9 +349,10 @@ def main() -> None:
         "target_increment_ratio": TARGET_INCREMENT,
         "increment_stages_median": medians(increments),
         "repeats": args.repeats,
-        "floor_runs": floor_parts,
+        "floor_runs": [r["floor"] for r in rounds],
         "full_build_runs": builds,
         "increment_runs": increments,
+        "spark_jobs_per_stage": {part: [r["jobs"][part] for r in rounds] for part in ("full", "increment")},
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
