@@ -190,20 +190,35 @@ def run_home(cache: Path, label: str) -> Settings:
 
 def timed_stages(
     spark: SparkSession, label: str, stages: Stages
-) -> tuple[dict[str, float], dict[str, Any], dict[str, int]]:
+) -> tuple[dict[str, float], dict[str, Any], dict[str, int], dict[str, Any] | None]:
     """Seconds, result and Spark jobs of each stage: many short jobs point at fixed costs per job
-    (planning, Delta commits), few long ones at the data."""
-    seconds, results, jobs = {}, {}, {}
+    (planning, Delta commits), few long ones at the data. A stage that fails ends the run; the
+    stages before it, and how long it ran before failing, are still reported."""
+    seconds: dict[str, float] = {}
+    results: dict[str, Any] = {}
+    jobs: dict[str, int] = {}
     tracker = spark.sparkContext.statusTracker()
     for name, run in stages:
         group = f"{label}-{name}-{time.time_ns()}"
         spark.sparkContext.setJobGroup(group, f"{label} {name}")
         started = time.perf_counter()
-        results[name] = run()
+        try:
+            results[name] = run()
+        except Exception as error:  # an out-of-memory JVM surfaces as a Py4J error
+            lines = str(error).splitlines()
+            reason = next((line for line in lines if "Error:" in line), lines[0] if lines else repr(error))
+            failed = {
+                "part": label,
+                "stage": name,
+                "seconds": round(time.perf_counter() - started, 3),
+                "error": reason.strip()[:300],
+            }
+            print(f"    {name}: failed after {failed['seconds']:.1f} s: {failed['error']}", flush=True)
+            return seconds, results, jobs, failed
         seconds[name] = round(time.perf_counter() - started, 3)
         jobs[name] = len(tracker.getJobIdsForGroup(group))
         print(f"    {name}: {seconds[name]:.1f} s, {jobs[name]} Spark jobs", flush=True)
-    return seconds, results, jobs
+    return seconds, results, jobs, None
 
 
 def build_stages(
@@ -251,9 +266,12 @@ def run_round(
 
     settings = run_home(cache, "build")
     print("  full build:", flush=True)
-    full, full_results, full_jobs = timed_stages(
+    full, full_results, full_jobs, failed = timed_stages(
         spark, "full", build_stages(settings, full_batches, morning, rebuild=True)
     )
+    done: dict[str, Any] = {"floor": floor, "full": full, "jobs": {"full": full_jobs}, "failed": failed}
+    if failed:
+        return done | {"facts": {}}
     facts = {
         "records_in_bronze": full_results["bronze"],
         "cases_in_silver": count(spark, settings, "silver", "case"),
@@ -263,9 +281,13 @@ def run_round(
     print(f"  {facts}", flush=True)
     print("  increment:", flush=True)
     later = morning + dt.timedelta(minutes=30)
-    step, step_results, step_jobs = timed_stages(
+    step, step_results, step_jobs, failed = timed_stages(
         spark, "increment", build_stages(settings, increment_batches, later, rebuild=False)
     )
+    done |= {"increment": step, "failed": failed, "facts": facts}
+    done["jobs"]["increment"] = step_jobs
+    if failed:
+        return done
     facts |= {
         "increment_records_in_bronze": step_results["bronze"],
         "increment_cases": count(spark, settings, "silver", "case") - facts["cases_in_silver"],
@@ -276,13 +298,7 @@ def run_round(
         print(f"  lakehouse kept in {settings.home}", flush=True)
     else:
         shutil.rmtree(settings.home, ignore_errors=True)
-    return {
-        "floor": floor,
-        "full": full,
-        "increment": step,
-        "jobs": {"full": full_jobs, "increment": step_jobs},
-        "facts": facts,
-    }
+    return done
 
 
 def main() -> None:
@@ -303,31 +319,15 @@ def main() -> None:
     morning = dt.datetime.combine(increment_day + dt.timedelta(days=1), dt.time(7), DISTRICT_TIMEZONE)
 
     spark = get_spark(Settings(home=cache))
+    spark_conf = {k: spark.conf.get(f"spark.{k}") for k in ("master", "driver.memory")}
     warm_up(spark, cache / "runs" / "warm-up")
     rounds = []
     for i in range(args.repeats):
         print(f"round {i + 1}/{args.repeats} ({args.cases:,} cases, {len(full_batches)} batches)", flush=True)
-        rounds.append(
-            run_round(
-                spark,
-                cache,
-                full_batches,
-                increment_batches,
-                morning,
-                keep=args.keep and i + 1 == args.repeats,
-            )
-        )
-    floors = [round(sum(r["floor"].values()), 3) for r in rounds]
-    builds = [r["full"] for r in rounds]
-    increments = [r["increment"] for r in rounds]
-    facts = rounds[-1]["facts"]
-
-    def medians(runs: list[dict[str, float]]) -> dict[str, float]:
-        return {s: round(statistics.median(r[s] for r in runs), 3) for s in FULL_STAGES}
-
-    floor = statistics.median(floors)
-    full_total = statistics.median(sum(r.values()) for r in builds)
-    increment_total = statistics.median(sum(r.values()) for r in increments)
+        keep = args.keep and i + 1 == args.repeats
+        rounds.append(run_round(spark, cache, full_batches, increment_batches, morning, keep=keep))
+        if rounds[-1]["failed"]:
+            break
     result = {
         "benchmark": "lakehouse_build",
         "cases": args.cases,
@@ -335,31 +335,63 @@ def main() -> None:
         "days": inputs["days"],
         "batches": len(full_batches),
         "records_sent": inputs["records_sent"],
-        **facts,
-        "spark": {k: spark.conf.get(f"spark.{k}") for k in ("master", "driver.memory")},
-        "floor_seconds_median": round(floor, 3),
-        "full_build_seconds_median": round(full_total, 3),
-        "full_build_ratio": round(full_total / floor, 2),
-        "target_full_build_ratio": TARGET_RATIO,
-        "full_build_stages_median": medians(builds),
         "increment_day": inputs["increment_day"],
         "increment_batches": len(increment_batches),
-        "increment_seconds_median": round(increment_total, 3),
-        "increment_ratio": round(increment_total / full_total, 3),
-        "target_increment_ratio": TARGET_INCREMENT,
-        "increment_stages_median": medians(increments),
-        "repeats": args.repeats,
+        "spark": spark_conf,
+        "repeats": len(rounds),
+        **rounds[-1]["facts"],
+        **summary(rounds),
         "floor_runs": [r["floor"] for r in rounds],
-        "full_build_runs": builds,
-        "increment_runs": increments,
-        "spark_jobs_per_stage": {part: [r["jobs"][part] for r in rounds] for part in ("full", "increment")},
+        "full_build_runs": [r["full"] for r in rounds],
+        "increment_runs": [r["increment"] for r in rounds if "increment" in r],
+        "spark_jobs_per_stage": [r["jobs"] for r in rounds],
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"lakehouse-{args.cases}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     update_readme()
-    spark.stop()
+    if not rounds[-1]["failed"]:
+        spark.stop()  # after a JVM that ran out of memory there is nothing left to stop
+    if rounds[-1]["failed"]:
+        raise SystemExit(f"the build failed: {rounds[-1]['failed']}")
+
+
+def summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians of the rounds, or, when the last round failed, that round's figures so far: the
+    build took at least the stages it finished plus the time the failing stage ran."""
+    floor = statistics.median(sum(r["floor"].values()) for r in rounds)
+    figures: dict[str, Any] = {
+        "floor_seconds_median": round(floor, 3),
+        "target_full_build_ratio": TARGET_RATIO,
+        "target_increment_ratio": TARGET_INCREMENT,
+    }
+    failed = rounds[-1]["failed"]
+    if failed:
+        last = rounds[-1]
+        at_least = sum(last["full"].values()) + (failed["seconds"] if failed["part"] == "full" else 0)
+        return figures | {
+            "complete": False,
+            "failed": failed,
+            "full_build_seconds_at_least": round(at_least, 3),
+            "full_build_ratio_at_least": round(at_least / floor, 2),
+            "full_build_stages": last["full"],
+        }
+
+    def medians(part: str) -> dict[str, float]:
+        return {s: round(statistics.median(r[part][s] for r in rounds), 3) for s in FULL_STAGES}
+
+    full = statistics.median(sum(r["full"].values()) for r in rounds)
+    increment = statistics.median(sum(r["increment"].values()) for r in rounds)
+    return figures | {
+        "complete": True,
+        "full_build_seconds_median": round(full, 3),
+        "full_build_ratio": round(full / floor, 2),
+        "full_build_stages_median": medians("full"),
+        "increment_seconds_median": round(increment, 3),
+        "increment_ratio": round(increment / full, 3),
+        "increment_stages_median": medians("increment"),
+    }
 
 
 if __name__ == "__main__":
