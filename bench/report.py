@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hub.settings import REPO_ROOT
 
@@ -32,7 +33,36 @@ def table() -> str:
                 f"| {small['peak_rss_mb']} MB | {large['peak_rss_mb']} MB | x{r['memory_ratio']} "
                 f"| flat with volume; under {r['target_peak_rss_mb_at_10m']} MB at 10M cases |"
             )
+        elif r["benchmark"] == "lakehouse_build":
+            lines += lakehouse_rows(r)
     return "\n".join(lines)
+
+
+def lakehouse_rows(r: dict[str, Any]) -> list[str]:
+    floor = f"{r['floor_seconds_median']:.1f} s"
+    target = f"at most x{r['target_full_build_ratio']:g}"
+    if not r.get("complete", True):
+        failed = r["failed"]
+        stages = ", ".join(f"{s} {v:.0f} s" for s, v in r["full_build_stages"].items())
+        return [
+            f"| lakehouse full build against Spark reading the landed files into Delta: did not finish "
+            f"({stages}, then {failed['stage']} failed after {failed['seconds']:.0f} s: {failed['error']}) "
+            f"| {r['cases']:,} cases ({r['batches']} batches) | {floor} "
+            f"| over {r['full_build_seconds_at_least']:.0f} s | over x{r['full_build_ratio_at_least']} "
+            f"| {target} |"
+        ]
+    volume = f"{r['cases_in_silver']:,} cases, {r['events_in_silver']:,} events ({r['batches']} batches)"
+    full = ", ".join(f"{s} {v:.0f} s" for s, v in r["full_build_stages_median"].items())
+    step = ", ".join(f"{s} {v:.0f} s" for s, v in r["increment_stages_median"].items())
+    return [
+        f"| lakehouse full build ({full}) against Spark reading the landed files into Delta "
+        f"| {volume} | {floor} | {r['full_build_seconds_median']:.1f} s | x{r['full_build_ratio']} "
+        f"| {target} |",
+        f"| lakehouse 1% increment, one more day ({step}), against the full build (floor) "
+        f"| {r['increment_cases']:,} cases | {r['full_build_seconds_median']:.1f} s "
+        f"| {r['increment_seconds_median']:.1f} s | {r['increment_ratio']:.0%} "
+        f"| at most {r['target_increment_ratio']:.0%} |",
+    ]
 
 
 def update_readme() -> None:
