@@ -97,10 +97,11 @@ def generate_inputs(home: Path, cases: int, cases_per_day: int) -> dict[str, Any
     settings = Settings(home=home, source_urls={"housing_construction": url})
     started = time.perf_counter()
     sent = simulate(settings, days[0], days=len(days), seed=SEED, cases_per_day=cases_per_day)
-    catalogue = settings.catalogue_file.read_bytes()
+    catalogue = {t: settings.catalogue_file(t).read_bytes() for t in pipeline.CATALOGUE_TABLES}
     increment_rate = max(1, round(cases / 100))
     sent += simulate(settings, increment_day, days=1, seed=SEED + 1, cases_per_day=increment_rate)
-    settings.catalogue_file.write_bytes(catalogue)
+    for table, published in catalogue.items():
+        settings.catalogue_file(table).write_bytes(published)
     records, seconds = sum(s.records for s in sent), time.perf_counter() - started
     print(
         f"simulated {len(days)} days at {cases_per_day:,} cases a working day, then {increment_day} at "
