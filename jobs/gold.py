@@ -163,19 +163,13 @@ def _identity(subjects: DataFrame, sharing_classes: Mapping[str, str]) -> DataFr
     )
 
 
-def _representation(subjects: DataFrame) -> DataFrame:
-    """The legal-representative link both ways: an entity's representative (the newest a department
-    reported) and, for a person, the entities they represent."""
-    newest = F.when(F.col("legal_representative_id").isNotNull(), F.col("updated_at"))
-    chosen = subjects.groupBy("subject_id").agg(
-        F.max_by("legal_representative_id", newest).alias("legal_representative_id")
-    )
-    represented = (
-        chosen.where(F.col("legal_representative_id").isNotNull())
+def _represented_entities(reported: DataFrame) -> DataFrame:
+    """For a person, the entities whose representative (the newest a department reported) they are."""
+    return (
+        reported.where(F.col("legal_representative_id").isNotNull())
         .groupBy(F.col("legal_representative_id").alias("subject_id"))
         .agg(F.sort_array(F.collect_list("subject_id")).alias("represented_entities"))
     )
-    return chosen.join(represented, "subject_id", "full")
 
 
 def subject_profile(
@@ -238,12 +232,16 @@ def subject_profile(
         F.max_by("name", "updated_at").alias("_reported_name"),
         F.collect_set("department").alias("_reported_by"),
         F.max("updated_at").alias("_reported_at"),
+        F.max_by(
+            "legal_representative_id",
+            F.when(F.col("legal_representative_id").isNotNull(), F.col("updated_at")),
+        ).alias("legal_representative_id"),
     )
     none = F.array().cast("array<string>")
     return (
         profiles.join(reported, "subject_id", "full")
         .join(_identity(subjects, sharing_classes), "subject_id", "left")
-        .join(_representation(subjects), "subject_id", "left")
+        .join(_represented_entities(reported), "subject_id", "left")
         .join(_certificates_held(certificates, as_of), "subject_id", "left")
         .join(_materials_on_file(registry), "subject_id", "left")
         .join(_open_alerts(alerts), "subject_id", "left")
