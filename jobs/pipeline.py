@@ -287,10 +287,8 @@ SILVER_CONTRACTS = (
 )
 
 
-def _rows_per_batch(df: DataFrame) -> dict[str, int]:
-    return {
-        r["_batch_id"]: r["rows"] for r in df.groupBy("_batch_id").agg(F.count("*").alias("rows")).collect()
-    }
+# Up to this many rows held from one contract pass are broadcast to find their records in bronze.
+BROADCAST_HELD_ROWS = 50_000
 
 
 @contextmanager
@@ -307,7 +305,6 @@ def _checked(
 
     Fails before anything is written when a batch's two sides do not add up to the rows read.
     """
-    rows = _union(list(sent.values()))
     conformed = _union(
         [silver.conform(r, mappings[d].for_contract(contract.name), contract) for d, r in sent.items()]
     )
@@ -315,15 +312,7 @@ def _checked(
     try:
         valid = silver.valid_rows(tagged, contract)
         quarantined = silver.quarantine_rows(tagged, rules, contract)
-        rows_in, rows_valid, rows_held = (
-            _rows_per_batch(rows),
-            _rows_per_batch(valid),
-            _rows_per_batch(quarantined),
-        )
-        results = [
-            silver.Reconciliation(b, rows_in.get(b, 0), rows_valid.get(b, 0), rows_held.get(b, 0))
-            for b in sorted(set(rows_in) | set(rows_valid) | set(rows_held))
-        ]
+        results = silver.reconcile(tagged)
         broken = [asdict(r) for r in results if not r.holds]
         if broken:
             raise ReconciliationError(f"{label}: {json.dumps(broken)} do not reconcile")
@@ -351,16 +340,31 @@ def _upsert(settings: Settings, contract: Contract, valid: DataFrame) -> None:
 def _conform_contract(
     settings: Settings,
     contract: Contract,
-    sent: dict[str, DataFrame],
+    bronze_rows: DataFrame,
     mappings: dict[str, DepartmentMapping],
-    batch_ids: list[str],
+    department_of: dict[str, str],
 ) -> list[silver.Reconciliation]:
-    """Conform every department's rows of one contract (`sent`: department -> its rows) in one pass."""
+    """Conform every sending department's rows of one contract in one pass."""
+    senders = sorted({d for d in department_of.values() if mappings[d].sends(contract.name)})
+    batch_ids = [b for b, d in department_of.items() if d in senders]
+    sent = {
+        d: silver.records_of(bronze_rows.where(F.col("_department") == d), mappings[d], contract.name)
+        for d in senders
+    }
+    nested_paths = {
+        d: mappings[d].nested[contract.name].path for d in senders if mappings[d].contract != contract.name
+    }
     # Reference data is read now, after the contracts conformed before this one were written.
     rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
     with _checked(sent, mappings, contract, rules, contract.name) as (valid, quarantined, results):
+        held = sum(r.rows_quarantined for r in results)
         silver.replace_batches(
-            quarantined, table_uri(settings, *QUARANTINE), batch_ids, contract=contract.name
+            silver.with_raw_records(
+                quarantined, bronze_rows, nested_paths, broadcast=held <= BROADCAST_HELD_ROWS
+            ),
+            table_uri(settings, *QUARANTINE),
+            batch_ids,
+            contract=contract.name,
         )
         per_rule = silver.rule_results(quarantined, rules, batch_ids).select(
             "batch_id",
@@ -398,18 +402,10 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
     checked_at = dt.datetime.now(dt.UTC)
     records: list[dict[str, Any]] = []
     for name in SILVER_CONTRACTS:
-        senders = [d for d in pending if mappings[d].sends(name)]
-        if not senders:
+        batch_ids = [b for b, d in department_of.items() if mappings[d].sends(name)]
+        if not batch_ids:
             continue
-        sent = {}
-        for department in senders:
-            rows = bronze_rows.where(F.col("_department") == department)
-            mapping = mappings[department]
-            sent[department] = (
-                rows if name == mapping.contract else silver.nested_records(rows, mapping.nested[name])
-            )
-        batch_ids = [b for b in department_of if department_of[b] in senders]
-        results = _conform_contract(settings, load_contract(name), sent, mappings, batch_ids)
+        results = _conform_contract(settings, load_contract(name), bronze_rows, mappings, department_of)
         # A batch with no rows of the contract (a quiet day) is reconciled too: 0 = 0 + 0.
         seen = {r.batch_id for r in results}
         results += [silver.Reconciliation(b, 0, 0, 0) for b in batch_ids if b not in seen]

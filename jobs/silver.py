@@ -1,17 +1,22 @@
 """Silver: bronze records conformed to a contract, checked by its row rules, bad rows quarantined.
 
-`conform` and `split_by_rules` are pure DataFrame functions; `run_silver` is the edge that reads
-bronze, writes the silver table and the quarantine, and checks that the counts reconcile.
+Each bronze record is parsed once (`records_of`) into a struct of the fields its department's
+mapping reads; `conform` and `split_by_rules` are pure DataFrame functions over those parsed rows.
+A record's text is not carried along: only the rows held in quarantine get it back
+(`with_raw_records`), so valid rows never move their text through the rules' joins.
+`jobs/pipeline.py` is the edge that reads bronze, writes silver and the quarantine, and reconciles.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import DateType, StringType, TimestampType
+from pyspark.sql.types import DateType, StringType, StructField, StructType, TimestampType
 
 from jobs.bronze import RECORD
 from jobs.departments import DepartmentMapping, NestedDataset
@@ -20,12 +25,68 @@ from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, reasons_for, tag_vi
 from quality.spark_schema import spark_type
 
 LINEAGE = ["_department", "_batch_id", "_source_file", "_source_line"]
+SOURCE = "_source"  # the record parsed once: a struct with a string leaf per source path mapped
+ELEMENT = "_element"  # a nested record's position in its case record's list; null for a case record
+QUARANTINE_COLUMNS = [
+    "contract",
+    "contract_version",
+    "rule_ids",
+    "reasons",
+    "raw_record",
+    *LINEAGE,
+    "quarantined_at",
+]
 
 
-def _source_value(mapping: DepartmentMapping, source_field: str) -> Column:
-    raw = F.get_json_object(F.col(RECORD), "$." + source_field)
+def source_schema(paths: Iterable[str]) -> StructType:
+    """A struct with a string leaf at each dotted path, to parse a record into in one pass.
+
+    A string leaf keeps a number's or an object's JSON text, as `get_json_object` would, so a value
+    that does not fit the contract's type still reaches the type rule as it was sent.
+    """
+    tree: dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+            if node is None:
+                raise ValueError(f"source path {path}: {part} is mapped as a value and as an object")
+        if isinstance(node.get(leaf), dict):
+            raise ValueError(f"source path {path} is mapped as a value and as an object")
+        node[leaf] = None
+
+    def struct(node: dict[str, Any]) -> StructType:
+        return StructType([StructField(k, StringType() if v is None else struct(v)) for k, v in node.items()])
+
+    return struct(tree)
+
+
+def _at(root: Column, path: str) -> Column:
+    for part in path.split("."):
+        root = root.getField(part)
+    return root
+
+
+def _source_value(source_path: str) -> Column:
+    raw = _at(F.col(SOURCE), source_path)
     # Departments write "" for an empty value as often as they omit it.
     return F.when(F.trim(raw) != "", F.trim(raw))
+
+
+def parse_records(bronze: DataFrame, mapping: DepartmentMapping) -> DataFrame:
+    """Parse each bronze record once into `_source`, with the fields `mapping` reads; other columns
+    (the record's text among them) stay."""
+    return bronze.withColumn(SOURCE, F.from_json(RECORD, source_schema(mapping.fields.values())))
+
+
+def records_of(bronze: DataFrame, mapping: DepartmentMapping, contract: str) -> DataFrame:
+    """One department's bronze rows as parsed records of `contract` (its case records, or the
+    records nested in them), with lineage and no text."""
+    if contract == mapping.contract:
+        parsed = parse_records(bronze, mapping)
+        return parsed.select(*LINEAGE, F.lit(None).cast("int").alias(ELEMENT), SOURCE)
+    return nested_records(bronze, mapping.nested[contract])
 
 
 def _timestamp(raw: Column, source_format: str) -> Column:
@@ -34,12 +95,16 @@ def _timestamp(raw: Column, source_format: str) -> Column:
     return F.try_to_timestamp(raw, F.lit(source_format))
 
 
-def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -> DataFrame:
-    """Rename, recode and type one department's bronze records into the contract's columns.
+def conform(records: DataFrame, mapping: DepartmentMapping, contract: Contract) -> DataFrame:
+    """Rename, recode and type one department's records into the contract's columns.
 
-    A value that does not parse becomes null and its field is listed in `_unparsed`, so the type
-    rule can quarantine the row with the reason instead of losing the value silently.
+    `records` are parsed (`records_of`), or bronze rows, parsed here keeping their text (the
+    quarantine shows it). A value that does not parse becomes null and its field is listed in
+    `_unparsed`, so the type rule can quarantine the row with the reason instead of losing the value
+    silently.
     """
+    if SOURCE not in records.columns:
+        records = parse_records(records, mapping)
     typed: list[Column] = []
     unparsed: list[Column] = []
     for field in contract.fields:
@@ -47,7 +112,7 @@ def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -
             typed.append(F.lit(mapping.department).alias(field.name))
             continue
         source = mapping.fields.get(field.name)
-        raw = _source_value(mapping, source) if source else F.lit(None).cast("string")
+        raw = _source_value(source) if source else F.lit(None).cast("string")
         codes = mapping.codes.get(field.name)
         if codes:
             # An unmapped value passes through unchanged so the code-list rule names it.
@@ -66,31 +131,53 @@ def conform(bronze: DataFrame, mapping: DepartmentMapping, contract: Contract) -
         if field.physical_type != "string":
             unparsed.append(F.when(raw.isNotNull() & value.isNull(), F.lit(field.name)))
     unparsed_col = F.filter(F.array(*unparsed), lambda x: x.isNotNull()) if unparsed else F.array()
-    return bronze.select(*typed, unparsed_col.alias(UNPARSED), RECORD, *LINEAGE)
+    kept = [c for c in (ELEMENT, RECORD) if c in records.columns]
+    return records.select(*typed, unparsed_col.alias(UNPARSED), *LINEAGE, *kept)
+
+
+def _element_texts(listed: Column) -> Column:
+    """The JSON text of each element of a nested list. A single object counts as a list of one. A
+    list that is there but not JSON gives one null element, so its record is quarantined (its fields
+    are missing) instead of vanishing; a missing or empty list gives none."""
+    as_list = F.when(F.ltrim(listed).startswith("{"), F.concat(F.lit("["), listed, F.lit("]"))).otherwise(
+        listed
+    )
+    return F.when(as_list.isNull() | (F.trim(as_list) == ""), F.array().cast("array<string>")).otherwise(
+        F.coalesce(F.from_json(as_list, "array<string>"), F.array(F.lit(None).cast("string")))
+    )
+
+
+def _relative(paths: Iterable[str], prefix: str) -> list[str]:
+    return [p.removeprefix(prefix) for p in paths if p.startswith(prefix)]
 
 
 def nested_records(bronze: DataFrame, nested: NestedDataset) -> DataFrame:
-    """One bronze-shaped row per element of each record's nested list (a case's materials): the
-    record becomes {"parent": <the case record>, "element": <the element>}; lineage stays the case
-    record's. A single object counts as a list of one. A list that is there but not JSON gives one row
-    with a null element, so it is quarantined (its fields are missing) instead of vanishing; a
-    missing or empty list gives none."""
-    value = F.get_json_object(F.col(RECORD), f"$.{nested.path}")
-    listed = F.when(F.ltrim(value).startswith("{"), F.concat(F.lit("["), value, F.lit("]"))).otherwise(value)
-    parsed = F.from_json(listed, "array<string>")
-    elements = F.when(listed.isNull() | (F.trim(listed) == ""), F.array().cast("array<string>")).otherwise(
-        F.coalesce(parsed, F.array(F.lit(None).cast("string")))
+    """One parsed row per element of each record's nested list (a case's materials), its
+    `_source` being {parent: <the case record's fields>, element: <the element's fields>}, so the
+    mapping's "parent.<path>" and "element.<path>" read it. Lineage stays the case record's, and
+    `_element` is the element's position in the list."""
+    stray = [p for p in nested.fields.values() if not p.startswith(("parent.", "element."))]
+    if stray:
+        raise ValueError(
+            f"nested {nested.path}: source paths {stray} start with neither parent. nor element."
+        )
+    parent_paths = _relative(nested.fields.values(), "parent.")
+    parent = F.from_json(RECORD, source_schema([*parent_paths, nested.path])).alias("_parent")
+    exploded = bronze.select(*LINEAGE, parent).select(
+        *LINEAGE,
+        "_parent",
+        F.posexplode(_element_texts(_at(F.col("_parent"), nested.path))).alias(ELEMENT, "_element_text"),
     )
-    others = [c for c in bronze.columns if c != RECORD]
-    exploded = bronze.select(*others, RECORD, F.explode(elements).alias("_element"))
-    wrapped = F.concat(
-        F.lit('{"parent":'),
-        F.col(RECORD),
-        F.lit(',"element":'),
-        F.coalesce("_element", F.lit("null")),
-        F.lit("}"),
+    # The list itself is dropped from the parent: each element row would carry a copy of it.
+    parent_fields = F.col("_parent").dropFields(nested.path) if parent_paths else F.lit(None)
+    element_fields = F.from_json(
+        "_element_text", source_schema(_relative(nested.fields.values(), "element."))
     )
-    return exploded.select(*others, wrapped.alias(RECORD))
+    return exploded.select(
+        *LINEAGE,
+        ELEMENT,
+        F.struct(parent_fields.alias("parent"), element_fields.alias("element")).alias(SOURCE),
+    )
 
 
 @dataclass(frozen=True)
@@ -104,17 +191,48 @@ def valid_rows(tagged: DataFrame, contract: Contract) -> DataFrame:
 
 
 def quarantine_rows(tagged: DataFrame, rules: list[RowRule], contract: Contract) -> DataFrame:
-    """Rows that broke any rule, with the rule ids, readable reasons and the raw record."""
+    """Rows that broke any rule, with the rule ids, readable reasons and the raw record when the
+    rows carry their text (else null until `with_raw_records` puts it back, by `_element`)."""
     reasons = F.create_map(*[F.lit(x) for kv in reasons_for(rules).items() for x in kv])
+    raw = F.col(RECORD) if RECORD in tagged.columns else F.lit(None).cast("string")
+    located = [ELEMENT] if ELEMENT in tagged.columns else []
     return tagged.where(F.size(VIOLATIONS) > 0).select(
         F.lit(contract.name).alias("contract"),
         F.lit(contract.version).alias("contract_version"),
         F.col(VIOLATIONS).alias("rule_ids"),
         F.transform(VIOLATIONS, lambda rule_id: reasons[rule_id]).alias("reasons"),
-        F.col(RECORD).alias("raw_record"),
+        raw.alias("raw_record"),
         *LINEAGE,
         F.current_timestamp().alias("quarantined_at"),
+        *located,
     )
+
+
+def with_raw_records(
+    quarantined: DataFrame, bronze: DataFrame, nested_paths: Mapping[str, str], *, broadcast: bool
+) -> DataFrame:
+    """The held rows with the record each came from, found in bronze by its lineage: a case
+    record's text, or for a record nested in one (department -> the list's path in `nested_paths`)
+    {"parent": <the case record>, "element": <the element>}, which is what a replay re-conforms.
+
+    `broadcast` when the held rows are few, so bronze is scanned once and not shuffled.
+    """
+    held = quarantined.drop("raw_record")
+    joined = (F.broadcast(held) if broadcast else held).join(bronze.select(*LINEAGE, RECORD), LINEAGE, "left")
+    raw = F.col(RECORD)
+    for department, path in nested_paths.items():
+        element = F.get(_element_texts(_at(F.from_json(RECORD, source_schema([path])), path)), F.col(ELEMENT))
+        wrapped = F.concat(
+            F.lit('{"parent":'),
+            F.col(RECORD),
+            F.lit(',"element":'),
+            F.coalesce(element, F.lit("null")),
+            F.lit("}"),
+        )
+        raw = F.when((F.col("_department") == department) & F.col(ELEMENT).isNotNull(), wrapped).otherwise(
+            raw
+        )
+    return joined.withColumn("raw_record", raw).select(*QUARANTINE_COLUMNS)
 
 
 def split_by_rules(conformed: DataFrame, rules: list[RowRule], contract: Contract) -> SplitResult:
@@ -181,6 +299,20 @@ class Reconciliation:
     @property
     def holds(self) -> bool:
         return self.rows_in == self.rows_valid + self.rows_quarantined
+
+
+def reconcile(tagged: DataFrame) -> list[Reconciliation]:
+    """Per batch, the rows read and how the rules split them, counted in one pass.
+
+    A row whose violations are not a list (neither valid nor held) would break the sum.
+    """
+    size = F.size(VIOLATIONS)
+    counts = tagged.groupBy("_batch_id").agg(
+        F.count("*").alias("rows_in"),
+        F.count_if(size == 0).alias("rows_valid"),
+        F.count_if(size > 0).alias("rows_held"),
+    )
+    return [Reconciliation(*r) for r in sorted(counts.collect())]
 
 
 def upsert(

@@ -7,7 +7,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs.departments import load_mappings
-from jobs.silver import conform, split_by_rules
+from jobs.silver import conform, records_of, source_schema, split_by_rules, with_raw_records
 from quality.contracts import CONTRACTS_DIR, load_code_lists, load_contract
 from quality.row_rules import (
     UNPARSED,
@@ -75,3 +75,45 @@ def test_conformed_rows_have_the_contract_schema(spark: SparkSession) -> None:
     conformed = conform(food_drug_bronze(spark, [GOOD]), load_mappings()["food_drug"], contract)
     types = [(f.name, f.dataType) for f in conformed.select(*contract.field_names).schema]
     assert types == [(f.name, f.dataType) for f in spark_schema(contract)]
+
+
+def test_held_rows_get_their_raw_record_back_from_bronze(spark: SparkSession) -> None:
+    """Parsed rows carry no text; the quarantine still shows each held row's record as it came: a
+    case record whole, a material with the case record it came in."""
+    mapping = load_mappings()["food_drug"]
+    unknown_type = GOOD["materials"][0] | {"id": "SY2-02", "type": "fax_of_id"}
+    second = GOOD | {"caseNo": "SY2", "channel": "FAX", "materials": [GOOD["materials"][0], unknown_type]}
+    bronze = food_drug_bronze(spark, [GOOD, second])
+
+    case = load_contract("case")
+    case_rules = compile_row_rules(case, load_code_lists(), case_reference_data(spark))
+    held_case = split_by_rules(conform(records_of(bronze, mapping, "case"), mapping, case), case_rules, case)
+    (case_row,) = with_raw_records(held_case.quarantined, bronze, {}, broadcast=False).collect()
+    assert json.loads(case_row["raw_record"]) == second
+
+    material = load_contract("material")
+    cases = spark.createDataFrame(
+        [("food_drug", "SY1"), ("food_drug", "SY2")], "department string, case_id string"
+    )
+    material_rules = compile_row_rules(material, load_code_lists(), {"case": cases})
+    parsed = records_of(bronze, mapping, "material")
+    assert parsed.count() == 3
+    held = split_by_rules(
+        conform(parsed, mapping.for_contract("material"), material), material_rules, material
+    )
+    (material_row,) = with_raw_records(
+        held.quarantined, bronze, {"food_drug": "materials"}, broadcast=True
+    ).collect()
+    assert material_row["rule_ids"] == ["material.material_type.code_list"]
+    assert json.loads(material_row["raw_record"]) == {"parent": second, "element": unknown_type}
+    assert (material_row["_source_line"], material_row["contract"]) == (2, "material")
+
+
+def test_a_path_mapped_as_a_value_and_as_an_object_is_refused() -> None:
+    assert source_schema(["applicant.idNo", "caseNo"]).simpleString() == (
+        "struct<applicant:struct<idNo:string>,caseNo:string>"
+    )
+    with pytest.raises(ValueError, match="applicant"):
+        source_schema(["applicant.idNo", "applicant"])
+    with pytest.raises(ValueError, match="applicant"):
+        source_schema(["applicant", "applicant.idNo"])
