@@ -201,6 +201,21 @@ def lake_restore(
     console.print(f"{table} restored to version {version}: {metrics}")
 
 
+@lake_app.command("reload-bronze")
+def lake_reload_bronze(
+    departments: Annotated[
+        list[str] | None, typer.Argument(help="Departments, as named in the registry (default: all).")
+    ] = None,
+) -> None:
+    """Load every landed batch into bronze again, one write per department (each batch replaced,
+    never duplicated): to rebuild a lakehouse from the landing zone. The next build conforms the
+    batches silver has not reconciled."""
+    from jobs.pipeline import reload_bronze
+
+    for department, rows in reload_bronze(get_settings(), departments).items():
+        console.print(f"{department}: {rows} records in bronze")
+
+
 @lake_app.command("maintain")
 def lake_maintain() -> None:
     """Upkeep of every table now (the build does it after each run): retention, compaction, vacuum."""

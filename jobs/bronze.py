@@ -6,11 +6,15 @@ bronze: conforming to the contract happens in silver, where a bad row can be qua
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession, Window
+import re
+from collections.abc import Callable
+from urllib.parse import unquote
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from jobs.departments import DepartmentMapping
-from jobs.landing import LandedBatch
+from jobs.landing import LandedBatch, LandedFile
 
 RECORD = "record"
 
@@ -61,22 +65,41 @@ def read_records(spark: SparkSession, uris: list[str], mapping: DepartmentMappin
     return records.withColumn("_source_line", (F.row_number().over(in_file_order) + header_lines).cast("int"))
 
 
+def same_file_form(uri: str) -> str:
+    """A file URI as `_same_file_form` writes Spark's name for the same file: Spark reports
+    file:///x as file:/x, and percent-encodes what the URI it was given may not have."""
+    return re.sub("^file:/+", "file:///", unquote(uri))
+
+
+def _same_file_form(uri: Column) -> Column:
+    decoded = F.try_url_decode(F.replace(uri, F.lit("+"), F.lit("%2B")))
+    return F.regexp_replace(decoded, "^file:/+", "file:///")
+
+
 def with_lineage(
-    records: DataFrame, batch: LandedBatch, uri_of_key: dict[str, str], source: str
+    records: DataFrame, batches: list[LandedBatch], uri_of_key: dict[str, str], source: str
 ) -> DataFrame:
-    """Add where each record came from: department, source system, batch, file, line, checksum, time."""
-    checksums = F.create_map(
-        *[x for f in batch.files for x in (F.lit(uri_of_key[f.key]), F.lit(f.sha256))]
-    ).cast("map<string,string>")
+    """Add where each record came from: department, source system, batch, file, line, checksum, time.
+
+    `records` may come from several batches of one department: each file names its batch.
+    """
+    (department,) = {b.department for b in batches}
+    source_file = _same_file_form(F.col("_source_file"))
+
+    def per_file(value: Callable[[LandedBatch, LandedFile], str]) -> Column:
+        pairs = [(same_file_form(uri_of_key[f.key]), value(b, f)) for b in batches for f in b.files]
+        by_file = F.create_map(*[F.lit(x) for pair in pairs for x in pair]).cast("map<string,string>")
+        return by_file[source_file]
+
     return records.select(
-        F.lit(batch.department).alias("_department"),
+        F.lit(department).alias("_department"),
         F.lit(source).alias("_source"),
-        F.lit(batch.batch_id).alias("_batch_id"),
+        per_file(lambda b, _: b.batch_id).alias("_batch_id"),
         RECORD,
         "_source_file",
         "_source_line",
-        checksums[F.col("_source_file")].alias("_source_sha256"),
-        F.lit(batch.landed_at).cast("timestamp").alias("_landed_at"),
+        per_file(lambda _, f: f.sha256).alias("_source_sha256"),
+        per_file(lambda b, _: b.landed_at).cast("timestamp").alias("_landed_at"),
     )
 
 
@@ -93,12 +116,14 @@ def unseen_rows(records: DataFrame, landed: DataFrame, row_id: str) -> DataFrame
     )
 
 
-def write_bronze(df: DataFrame, table_uri: str, batch: LandedBatch) -> None:
-    """Replace exactly this batch's rows, so re-running a batch never duplicates it."""
+def write_bronze(df: DataFrame, table_uri: str, batches: list[LandedBatch]) -> None:
+    """Replace exactly these batches' rows, so re-running a batch never duplicates it."""
+    (department,) = {b.department for b in batches}
+    listed = ", ".join(f"'{b.batch_id}'" for b in batches)
     (
         df.write.format("delta")
         .mode("overwrite")
         .partitionBy("_department")
-        .option("replaceWhere", f"_department = '{batch.department}' AND _batch_id = '{batch.batch_id}'")
+        .option("replaceWhere", f"_department = '{department}' AND _batch_id IN ({listed})")
         .save(table_uri)
     )

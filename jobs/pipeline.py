@@ -115,58 +115,96 @@ def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict
 
 def load_bronze(settings: Settings, landed: dict[str, Any]) -> dict[str, Any]:
     """Append the batch's accepted files to bronze (replacing the batch on a re-run); record rejects."""
-    batch = LandedBatch.from_dict(landed)
+    (loaded,) = load_bronze_batches(settings, [landed])
+    return loaded
+
+
+def load_bronze_batches(settings: Settings, landed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Load landed batches of one department into bronze in one write (a rebuild from the landing
+    zone), each batch's rows replaced; record rejects.
+
+    A department whose pulls look back is loaded batch by batch, in the order given (landing
+    order): each batch keeps only the rows the batches it looked back into do not hold.
+    """
+    batches = [LandedBatch.from_dict(doc) for doc in landed]
+    (department,) = {b.department for b in batches}
+    mapping = load_mappings(settings.mappings_dir)[department]
+    if mapping.interface.lookback_hours and len(batches) > 1:
+        return [load_bronze(settings, doc) for doc in landed]
     spark = get_spark(settings)
     store = landing_store(settings)
-    mapping = load_mappings(settings.mappings_dir)[batch.department]
-    uri_of_key = {f.key: store.uri(f.key) for f in batch.files}
+    uri_of_key = {f.key: store.uri(f.key) for b in batches for f in b.files}
     records = bronze.read_records(spark, list(uri_of_key.values()), mapping)
     pulled: int | None = None
-    earlier = _batches_looked_back_into(settings, batch)
+    earlier = _batches_looked_back_into(settings, batches[0]) if len(batches) == 1 else []
     bronze_uri = table_uri(settings, *BRONZE_CASES)
     if earlier and mapping.interface.row_id and DeltaTable.isDeltaTable(spark, bronze_uri):
         earlier_rows = (
             spark.read.format("delta")
             .load(bronze_uri)
-            .where((F.col("_department") == batch.department) & F.col("_batch_id").isin(earlier))
+            .where((F.col("_department") == department) & F.col("_batch_id").isin(earlier))
         )
         pulled = records.count()
         records = bronze.unseen_rows(records, earlier_rows, mapping.interface.row_id)
     bronze.write_bronze(
-        bronze.with_lineage(records, batch, uri_of_key, source_label(settings, mapping)),
+        bronze.with_lineage(records, batches, uri_of_key, source_label(settings, mapping)),
         bronze_uri,
-        batch,
+        batches,
     )
-    incidents = spark.createDataFrame(
-        [
-            (batch.department, batch.batch_id, r.key, r.sha256, r.reason, batch.landed_at)
-            for r in batch.rejected
-        ],
-        FILE_INCIDENT_SCHEMA,
-    )
-    silver.replace_batches(
-        incidents, table_uri(settings, *FILE_INCIDENTS), [batch.batch_id], column="batch_id"
-    )
-    rows = (
+    rejected = [
+        (b.department, b.batch_id, r.key, r.sha256, r.reason, b.landed_at)
+        for b in batches
+        for r in b.rejected
+    ]
+    # A landed batch's rejects never change, so batches that had none have none to replace.
+    if rejected:
+        silver.replace_batches(
+            spark.createDataFrame(rejected, FILE_INCIDENT_SCHEMA),
+            table_uri(settings, *FILE_INCIDENTS),
+            [b.batch_id for b in batches],
+            column="batch_id",
+        )
+    rows = _rows_per_batch(
         spark.read.format("delta")
         .load(bronze_uri)
-        .where((F.col("_department") == batch.department) & (F.col("_batch_id") == batch.batch_id))
-        .count()
+        .where((F.col("_department") == department) & F.col("_batch_id").isin([b.batch_id for b in batches]))
     )
-    already_landed = 0 if pulled is None else pulled - rows
-    log.info(
-        "bronze %s: %d records, %d read again by the lookback and already in bronze, %d file(s) rejected",
-        batch.batch_id,
-        rows,
-        already_landed,
-        len(batch.rejected),
-    )
+    results = []
+    for batch in batches:
+        already_landed = 0 if pulled is None else pulled - rows.get(batch.batch_id, 0)
+        log.info(
+            "bronze %s: %d records, %d read again by the lookback and already in bronze, %d file(s) rejected",
+            batch.batch_id,
+            rows.get(batch.batch_id, 0),
+            already_landed,
+            len(batch.rejected),
+        )
+        results.append(
+            {
+                "department": department,
+                "batch_id": batch.batch_id,
+                "rows": rows.get(batch.batch_id, 0),
+                "already_landed": already_landed,
+                "rejected": len(batch.rejected),
+            }
+        )
+    return results
+
+
+def reload_bronze(settings: Settings, departments: list[str] | None = None) -> dict[str, int]:
+    """Load every batch in the landing zone into bronze again, one write per department: a rebuild
+    (a new lakehouse over the same landing zone, a reader fixed). Rows per department."""
+    store = landing_store(settings)
+    loaded = {}
+    for department in departments or sorted(load_mappings(settings.mappings_dir)):
+        batches = [asdict(b) for b in landed_batches(store, department)]
+        loaded[department] = sum(b["rows"] for b in load_bronze_batches(settings, batches)) if batches else 0
+    return loaded
+
+
+def _rows_per_batch(df: DataFrame) -> dict[str, int]:
     return {
-        "department": batch.department,
-        "batch_id": batch.batch_id,
-        "rows": rows,
-        "already_landed": already_landed,
-        "rejected": len(batch.rejected),
+        r["_batch_id"]: r["rows"] for r in df.groupBy("_batch_id").agg(F.count("*").alias("rows")).collect()
     }
 
 
