@@ -25,14 +25,26 @@ def table_version(spark: SparkSession, uri: str) -> int | None:
     return int(latest[0][0])
 
 
-def changed_rows(spark: SparkSession, uri: str, after_version: int) -> DataFrame:
-    """The rows the table's Change Data Feed records after `after_version` (inserts, updates, deletes)."""
-    return (
+def changed_rows(
+    spark: SparkSession, uri: str, after_version: int, up_to_version: int | None = None
+) -> DataFrame:
+    """The rows the table's Change Data Feed records after `after_version` (inserts, updates,
+    deletes), up to `up_to_version` when given."""
+    reader = (
         spark.read.format("delta")
         .option("readChangeFeed", "true")
         .option("startingVersion", after_version + 1)
-        .load(uri)
     )
+    if up_to_version is not None:
+        reader = reader.option("endingVersion", up_to_version)
+    return reader.load(uri)
+
+
+def restored_since(spark: SparkSession, uri: str, after_version: int) -> bool:
+    """Whether the table was restored to an earlier version after `after_version`: its change feed
+    does not describe that as changed rows."""
+    operations = DeltaTable.forPath(spark, uri).history().where(F.col("version") > after_version)
+    return not operations.where(F.col("operation") == "RESTORE").isEmpty()
 
 
 def union_distinct(frames: list[DataFrame]) -> DataFrame:

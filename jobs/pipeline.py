@@ -48,8 +48,11 @@ QUARANTINE = ("silver", "quarantine")
 RECONCILIATION = ("quality", "batch_reconciliation")
 RULE_RESULTS = ("quality", "rule_results")
 GATE_RESULTS = ("quality", "gate_results")
+# What each gate checked: the whole table, or the rows that changed since the last gate it passed
+# (`scope`), at which version of the table and under which contract version.
 GATE_RESULT_SCHEMA = (
-    "suite string, success boolean, evaluated int, failed array<string>, validated_at timestamp"
+    "suite string, success boolean, evaluated int, failed array<string>, validated_at timestamp, "
+    "scope string, contract_version string, table_version long, rows long"
 )
 CATALOGUE = ("silver", "approval_item")
 # The catalogue's tables, published together: the items, then the materials each requires.
@@ -469,37 +472,98 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
     return [{k: v for k, v in r.items() if k != "checked_at"} for r in records]
 
 
+def _last_passed_gates(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Per suite, the latest gate it passed: its contract version and the table version it saw."""
+    spark = get_spark(settings)
+    uri = table_uri(settings, *GATE_RESULTS)
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return {}
+    results = spark.read.format("delta").load(uri)
+    if "table_version" not in results.columns:  # written before gates recorded what they saw
+        return {}
+    passed = (
+        results.where("success AND table_version IS NOT NULL")
+        .groupBy("suite")
+        .agg(F.max_by(F.struct("contract_version", "table_version"), "validated_at").alias("last"))
+    )
+    return {r["suite"]: r["last"].asDict() for r in passed.collect()}
+
+
+def _rows_to_gate(
+    settings: Settings, contract: Contract, version: int, last: dict[str, Any] | None
+) -> tuple[str, DataFrame]:
+    """The silver rows a gate checks: the whole table at `version`, or, after a gate it passed
+    under the same contract version, only the rows whose key changed since (their current state,
+    so a key updated twice is checked once). References still resolve against whole tables."""
+    spark = get_spark(settings)
+    uri = table_uri(settings, "silver", contract.name)
+    table = spark.read.format("delta").option("versionAsOf", version).load(uri).select(*contract.field_names)
+    if (
+        last is None
+        or last["contract_version"] != contract.version
+        or last["table_version"] > version
+        or incremental.restored_since(spark, uri, last["table_version"])
+    ):
+        return "whole", table
+    keys = [f.name for f in contract.fields if f.primary_key]
+    changed = (
+        incremental.changed_rows(spark, uri, last["table_version"], version)
+        .where(F.col("_change_type").isin("insert", "update_postimage"))
+        .select(*keys)
+    )
+    return "changes", table.join(changed.distinct(), keys, "left_semi")
+
+
 def validate_silver(settings: Settings) -> dict[str, Any]:
     """The batch gate: each silver table against its contract's GX suite; results kept, Data Docs
-    rendered. Every table is gated before any failure is raised, so the docs show them all."""
+    rendered. Every table is gated before any failure is raised, so the docs show them all.
+
+    A table is gated whole the first time and when its contract changes; after that, only the rows
+    changed since the last gate it passed are checked, and a table that did not change is not
+    checked again.
+    """
     spark = get_spark(settings)
     summaries: list[dict[str, Any]] = []
+    last_passed = _last_passed_gates(settings)
     for name in SILVER_CONTRACTS:
         uri = table_uri(settings, "silver", name)
-        if not DeltaTable.isDeltaTable(spark, uri):
+        version = incremental.table_version(spark, uri)
+        if version is None:
             continue
         contract = load_contract(name)
         references = {
             r.target: f"delta.`{table_uri(settings, 'silver', r.target)}`" for r in contract.references
         }
-        gate = validate(
-            spark.read.format("delta").load(uri).select(*contract.field_names),
-            compile_suite(contract, load_code_lists(), references),
-            name,
-            docs_dir=settings.gx_docs_dir,
-        )
+        suite = compile_suite(contract, load_code_lists(), references)
+        last = last_passed.get(suite.name)  # the suite's name carries the contract's version
+        if last is not None and last["table_version"] == version:
+            log.info("GX suite %s: silver/%s unchanged since it passed", suite.name, name)
+            continue
+        scope, rows = _rows_to_gate(settings, contract, version, last)
+        rows = rows.persist()
+        try:
+            gate = validate(rows, suite, name, docs_dir=settings.gx_docs_dir)
+            counted = rows.count()
+        finally:
+            rows.unpersist()
         summaries.append(
             {
                 "suite": gate.suite,
                 "success": gate.success,
                 "evaluated": gate.evaluated,
                 "failed": gate.failed_expectations,
+                "scope": scope,
+                "contract_version": contract.version,
+                "table_version": version,
+                "rows": counted,
             }
         )
     validated_at = dt.datetime.now(dt.UTC)
     spark.createDataFrame(
         [summary | {"validated_at": validated_at} for summary in summaries], GATE_RESULT_SCHEMA
-    ).write.format("delta").mode("append").save(table_uri(settings, *GATE_RESULTS))
+    ).write.format("delta").mode("append").option("mergeSchema", "true").save(
+        table_uri(settings, *GATE_RESULTS)
+    )
     failed = [summary for summary in summaries if not summary["success"]]
     if failed:
         raise QualityGateError(
@@ -507,9 +571,16 @@ def validate_silver(settings: Settings) -> dict[str, Any]:
             + f"; Data Docs in {settings.gx_docs_dir}"
         )
     for summary in summaries:
-        log.info("GX suite %s passed: %d expectations", summary["suite"], summary["evaluated"])
+        log.info(
+            "GX suite %s passed: %d expectations on %d rows (%s)",
+            summary["suite"],
+            summary["evaluated"],
+            summary["rows"],
+            summary["scope"],
+        )
     return {
         "suites": [summary["suite"] for summary in summaries],
+        "scopes": {summary["suite"]: summary["scope"] for summary in summaries},
         "evaluated": sum(summary["evaluated"] for summary in summaries),
         "validated_at": validated_at.isoformat(),
     }

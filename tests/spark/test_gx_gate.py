@@ -3,6 +3,10 @@ import datetime as dt
 import pytest
 from pyspark.sql import SparkSession
 
+from hub.settings import DISTRICT_TIMEZONE, Settings
+from hub.simulator import write_catalogue
+from hub.storage import read_table_rows, table_uri
+from jobs import pipeline, silver
 from quality.contracts import load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
 from quality.spark_schema import spark_schema
@@ -71,3 +75,40 @@ def test_suite_fails_a_batch_whose_references_do_not_resolve(spark: SparkSession
     assert gate.failed_expectations == [
         "unexpected_rows_expectation((department, case_id) exists in case.(department, case_id))"
     ]
+
+
+def test_a_gate_after_a_passed_one_checks_only_the_rows_that_changed(
+    hub_settings: Settings, spark: SparkSession, tmp_path
+) -> None:
+    settings = hub_settings.model_copy(update={"home": tmp_path})
+    write_catalogue(settings, dt.datetime(2026, 11, 1, tzinfo=DISTRICT_TIMEZONE))
+    pipeline.publish_catalogue(settings)
+    uri = table_uri(settings, "silver", "case")
+    case_suite = f"case-{load_contract('case').version}"
+
+    def upsert(*rows: tuple[object, ...]) -> None:
+        silver.upsert(
+            spark, spark.createDataFrame(list(rows), SCHEMA), uri, ["department", "case_id"], "updated_at"
+        )
+
+    def gate_rows() -> list[tuple[str, str, int]]:
+        results = read_table_rows(settings, "quality", "gate_results")
+        return [(r["suite"], r["scope"], r["rows"]) for r in sorted(results, key=lambda r: r["validated_at"])]
+
+    later = dt.datetime(2026, 11, 2, 9)
+    upsert(GOOD, ("SY2", *GOOD[1:]), ("SY3", *GOOD[1:]))
+    assert pipeline.validate_silver(settings)["scopes"] == {case_suite: "whole"}
+    # One case updated, one new: two rows gated, not three.
+    upsert((*GOOD[:8], "completed", *GOOD[9:13], later), ("SY4", *GOOD[1:]))
+    assert pipeline.validate_silver(settings)["scopes"] == {case_suite: "changes"}
+    assert pipeline.validate_silver(settings)["suites"] == []  # nothing changed, nothing gated
+    assert gate_rows() == [(case_suite, "whole", 3), (case_suite, "changes", 2)]
+
+    # A bad row in the changes fails the gate; after the fix, the rows since the last gate that
+    # passed are checked again, the fixed row among them.
+    upsert(("SY5", *GOOD[1:7], "fax", *GOOD[8:]))
+    with pytest.raises(pipeline.QualityGateError, match="expect_column_values_to_be_in_set"):
+        pipeline.validate_silver(settings)
+    upsert(("SY5", *GOOD[1:13], later), ("SY6", *GOOD[1:]))
+    assert pipeline.validate_silver(settings)["scopes"] == {case_suite: "changes"}
+    assert gate_rows()[2:] == [(case_suite, "changes", 1), (case_suite, "changes", 2)]
