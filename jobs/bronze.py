@@ -116,6 +116,22 @@ def unseen_rows(records: DataFrame, landed: DataFrame, row_id: str) -> DataFrame
     )
 
 
+def first_sightings(records: DataFrame, row_id: str, batch_order: list[str]) -> DataFrame:
+    """Each change row (named by its `row_id` field) once: the copy of the earliest batch in
+    `batch_order` when several hold it (a pull that looked back read it again). A record without a
+    row id is kept."""
+    order = F.create_map(*[F.lit(x) for i, b in enumerate(batch_order) for x in (b, i)])[F.col("_batch_id")]
+    earliest_first = Window.partitionBy("_row_id").orderBy(order, "_source_file", "_source_line")
+    return (
+        records.withColumn("_row_id", F.get_json_object(RECORD, f"$.{row_id}"))
+        .withColumn(
+            "_sighting", F.when(F.col("_row_id").isNull(), 1).otherwise(F.row_number().over(earliest_first))
+        )
+        .where("_sighting = 1")
+        .drop("_row_id", "_sighting")
+    )
+
+
 def write_bronze(df: DataFrame, table_uri: str, batches: list[LandedBatch]) -> None:
     """Replace exactly these batches' rows, so re-running a batch never duplicates it."""
     (department,) = {b.department for b in batches}

@@ -126,34 +126,39 @@ def load_bronze_batches(settings: Settings, landed: list[dict[str, Any]]) -> lis
     """Load landed batches of one department into bronze in one write (a rebuild from the landing
     zone), each batch's rows replaced; record rejects.
 
-    A department whose pulls look back is loaded batch by batch, in the order given (landing
-    order): each batch keeps only the rows the batches it looked back into do not hold.
+    A department whose pulls look back sends some change rows twice; each is kept once: the copy
+    of the earliest batch in the order given (landing order), unless a batch outside the load that
+    one of them looked back into holds it already.
     """
     batches = [LandedBatch.from_dict(doc) for doc in landed]
     (department,) = {b.department for b in batches}
     mapping = load_mappings(settings.mappings_dir)[department]
-    if mapping.interface.lookback_hours and len(batches) > 1:
-        return [load_bronze(settings, doc) for doc in landed]
     spark = get_spark(settings)
     store = landing_store(settings)
     uri_of_key = {f.key: store.uri(f.key) for b in batches for f in b.files}
-    records = bronze.read_records(spark, list(uri_of_key.values()), mapping)
-    pulled: int | None = None
-    earlier = _batches_looked_back_into(settings, batches[0]) if len(batches) == 1 else []
-    bronze_uri = table_uri(settings, *BRONZE_CASES)
-    if earlier and mapping.interface.row_id and DeltaTable.isDeltaTable(spark, bronze_uri):
-        earlier_rows = (
-            spark.read.format("delta")
-            .load(bronze_uri)
-            .where((F.col("_department") == department) & F.col("_batch_id").isin(earlier))
-        )
-        pulled = records.count()
-        records = bronze.unseen_rows(records, earlier_rows, mapping.interface.row_id)
-    bronze.write_bronze(
-        bronze.with_lineage(records, batches, uri_of_key, source_label(settings, mapping)),
-        bronze_uri,
+    records = bronze.with_lineage(
+        bronze.read_records(spark, list(uri_of_key.values()), mapping),
         batches,
+        uri_of_key,
+        source_label(settings, mapping),
     )
+    pulled: dict[str, int] | None = None
+    row_id = mapping.interface.row_id
+    bronze_uri = table_uri(settings, *BRONZE_CASES)
+    if row_id and mapping.interface.lookback_hours:
+        pulled = _rows_per_batch(records)
+        loading = {b.batch_id for b in batches}
+        earlier = sorted({e for b in batches for e in _batches_looked_back_into(settings, b)} - loading)
+        if earlier and DeltaTable.isDeltaTable(spark, bronze_uri):
+            earlier_rows = (
+                spark.read.format("delta")
+                .load(bronze_uri)
+                .where((F.col("_department") == department) & F.col("_batch_id").isin(earlier))
+            )
+            records = bronze.unseen_rows(records, earlier_rows, row_id)
+        if len(batches) > 1:
+            records = bronze.first_sightings(records, row_id, [b.batch_id for b in batches])
+    bronze.write_bronze(records, bronze_uri, batches)
     rejected = [
         (b.department, b.batch_id, r.key, r.sha256, r.reason, b.landed_at)
         for b in batches
@@ -174,7 +179,7 @@ def load_bronze_batches(settings: Settings, landed: list[dict[str, Any]]) -> lis
     )
     results = []
     for batch in batches:
-        already_landed = 0 if pulled is None else pulled - rows.get(batch.batch_id, 0)
+        already_landed = 0 if pulled is None else pulled.get(batch.batch_id, 0) - rows.get(batch.batch_id, 0)
         log.info(
             "bronze %s: %d records, %d read again by the lookback and already in bronze, %d file(s) rejected",
             batch.batch_id,

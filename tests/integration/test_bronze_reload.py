@@ -4,6 +4,7 @@ ingestion DAGs' batch-by-batch loads: every record once, with the same lineage."
 import datetime as dt
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -22,6 +23,8 @@ pytestmark = pytest.mark.integration
 
 DAYS = (dt.date(2026, 11, 19), dt.date(2026, 11, 20))
 # A CSV export, JSON documents in a bucket, and an HTTP API that looks back a day.
+# Changes committed late, with an earlier update time: the next day's pull reads them again.
+LATE = replace(DirtyRates.clean(), late=0.15, out_of_order=0.15, duplicate=0.05)
 DEPARTMENTS = ("market_regulation", "health", "housing_construction")
 
 
@@ -35,6 +38,7 @@ def test_reloading_the_landing_zone_gives_the_bronze_batch_loads_gave(
 ) -> None:
     settings = hub_settings.model_copy(update={"home": tmp_path})
     loaded: dict[str, int] = {}
+    already_landed = 0
     # The housing bureau is pulled over HTTP, looking back a day: a rebuild loads it batch by batch.
     api = BackgroundServer(create_department_api(settings.sources_dir / "housing_construction" / "system.db"))
     with api:
@@ -42,12 +46,14 @@ def test_reloading_the_landing_zone_gives_the_bronze_batch_loads_gave(
             update={"source_urls": {"housing_construction": f"{api.url}/api/v1/cases"}}
         )
         for day in DAYS:
-            simulate(settings, day, seed=8, cases_per_day=40, dirty=DirtyRates.clean())
+            simulate(settings, day, seed=8, cases_per_day=40, dirty=LATE)
             for department in DEPARTMENTS:
-                rows = pipeline.load_bronze(settings, pipeline.ingest(settings, department, day))["rows"]
-                loaded[department] = loaded.get(department, 0) + rows
+                batch = pipeline.load_bronze(settings, pipeline.ingest(settings, department, day))
+                loaded[department] = loaded.get(department, 0) + batch["rows"]
+                already_landed += batch["already_landed"]
     by_batch = bronze_rows(settings)
     assert len(by_batch) == sum(loaded.values()) > 0
+    assert already_landed > 0, "the second day's pull read some of the first day's rows again"
     # Each record names its batch and the checksum of the very file it was read from.
     checksums: dict[str, str] = {}
     for row in read_table_rows(settings, "bronze", "case_record"):
