@@ -169,7 +169,8 @@ def nested_records(bronze: DataFrame, nested: NestedDataset) -> DataFrame:
         F.posexplode(_element_texts(_at(F.col("_parent"), nested.path))).alias(ELEMENT, "_element_text"),
     )
     # The list itself is dropped from the parent: each element row would carry a copy of it.
-    parent_fields = F.col("_parent").dropFields(nested.path) if parent_paths else F.lit(None)
+    quoted_path = ".".join(f"`{part}`" for part in nested.path.split("."))  # 申请人信息 is no bare name
+    parent_fields = F.col("_parent").dropFields(quoted_path) if parent_paths else F.lit(None)
     element_fields = F.from_json(
         "_element_text", source_schema(_relative(nested.fields.values(), "element."))
     )
@@ -218,7 +219,12 @@ def with_raw_records(
     `broadcast` when the held rows are few, so bronze is scanned once and not shuffled.
     """
     held = quarantined.drop("raw_record")
-    joined = (F.broadcast(held) if broadcast else held).join(bronze.select(*LINEAGE, RECORD), LINEAGE, "left")
+    located = held.select(*LINEAGE).distinct()
+    # Spark broadcasts only the right side of a join: bronze is narrowed by a semi join first.
+    records = bronze.select(*LINEAGE, RECORD).join(
+        F.broadcast(located) if broadcast else located, LINEAGE, "left_semi"
+    )
+    joined = held.join(records, LINEAGE, "left")
     raw = F.col(RECORD)
     for department, path in nested_paths.items():
         element = F.get(_element_texts(_at(F.from_json(RECORD, source_schema([path])), path)), F.col(ELEMENT))
