@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -405,9 +406,12 @@ def _conform_contract(
     with _checked(sent, mappings, contract, rules, contract.name) as (valid, quarantined, results):
         held = sum(r.rows_quarantined for r in results)
         silver.replace_batches(
+            # Nothing held, nothing to look up in bronze: the write still clears a re-run's batches.
             silver.with_raw_records(
                 quarantined, bronze_rows, nested_paths, broadcast=held <= BROADCAST_HELD_ROWS
-            ),
+            )
+            if held
+            else quarantined.select(*silver.QUARANTINE_COLUMNS),
             table_uri(settings, *QUARANTINE),
             batch_ids,
             contract=contract.name,
@@ -451,7 +455,15 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
         batch_ids = [b for b, d in department_of.items() if mappings[d].sends(name)]
         if not batch_ids:
             continue
+        started = time.perf_counter()
         results = _conform_contract(settings, load_contract(name), bronze_rows, mappings, department_of)
+        log.info(
+            "silver %s: %d rows from %d batches in %.1f s",
+            name,
+            sum(r.rows_in for r in results),
+            len(batch_ids),
+            time.perf_counter() - started,
+        )
         # A batch with no rows of the contract (a quiet day) is reconciled too: 0 = 0 + 0.
         seen = {r.batch_id for r in results}
         results += [silver.Reconciliation(b, 0, 0, 0) for b in batch_ids if b not in seen]
