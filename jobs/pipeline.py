@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import reduce
 from typing import Any
 
@@ -384,14 +384,25 @@ def _upsert(settings: Settings, contract: Contract, valid: DataFrame) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _Conformed:
+    """One contract's pass over the pending batches: the counts per batch, and the rows for the
+    quality tables, kept (checkpointed) until every contract is done and they are written once."""
+
+    results: list[silver.Reconciliation]
+    quarantined: DataFrame
+    rule_results: DataFrame
+
+
 def _conform_contract(
     settings: Settings,
     contract: Contract,
     bronze_rows: DataFrame,
     mappings: dict[str, DepartmentMapping],
     department_of: dict[str, str],
-) -> list[silver.Reconciliation]:
-    """Conform every sending department's rows of one contract in one pass."""
+) -> _Conformed:
+    """Conform every sending department's rows of one contract in one pass and upsert the valid
+    ones into silver."""
     senders = sorted({d for d in department_of.values() if mappings[d].sends(contract.name)})
     batch_ids = [b for b, d in department_of.items() if d in senders]
     sent = {
@@ -405,16 +416,13 @@ def _conform_contract(
     rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
     with _checked(sent, mappings, contract, rules, contract.name) as (valid, quarantined, results):
         held = sum(r.rows_quarantined for r in results)
-        silver.replace_batches(
-            # Nothing held, nothing to look up in bronze: the write still clears a re-run's batches.
+        # Nothing held, nothing to look up in bronze.
+        with_raw = (
             silver.with_raw_records(
                 quarantined, bronze_rows, nested_paths, broadcast=held <= BROADCAST_HELD_ROWS
             )
             if held
-            else quarantined.select(*silver.QUARANTINE_COLUMNS),
-            table_uri(settings, *QUARANTINE),
-            batch_ids,
-            contract=contract.name,
+            else quarantined.select(*silver.QUARANTINE_COLUMNS)
         )
         per_rule = silver.rule_results(quarantined, rules, batch_ids).select(
             "batch_id",
@@ -427,18 +435,17 @@ def _conform_contract(
             "sample_file",
             F.current_timestamp().alias("checked_at"),
         )
-        silver.replace_batches(
-            per_rule, table_uri(settings, *RULE_RESULTS), batch_ids, column="batch_id", contract=contract.name
-        )
+        conformed = _Conformed(results, with_raw.localCheckpoint(), per_rule.localCheckpoint())
         _upsert(settings, contract, valid)
-    return results
+    return conformed
 
 
 def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Conform the pending bronze batches (department -> batch ids), one pass per contract over
     every department that sends it: valid rows upserted into silver, the rest quarantined with
-    reasons, and each batch's counts per contract reconciled and recorded. A batch counts as done
-    once its reconciliation is written, last."""
+    reasons, and each batch's counts per contract reconciled and recorded. The quality tables are
+    written once, after every contract; a batch counts as done once its reconciliation is written,
+    last."""
     department_of = {b: d for d, batches in pending.items() for b in batches}
     if not department_of:
         return []
@@ -451,12 +458,17 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
     mappings = load_mappings(settings.mappings_dir)
     checked_at = dt.datetime.now(dt.UTC)
     records: list[dict[str, Any]] = []
+    quarantined: list[DataFrame] = []
+    per_rule: list[DataFrame] = []
     for name in SILVER_CONTRACTS:
         batch_ids = [b for b, d in department_of.items() if mappings[d].sends(name)]
         if not batch_ids:
             continue
         started = time.perf_counter()
-        results = _conform_contract(settings, load_contract(name), bronze_rows, mappings, department_of)
+        conformed = _conform_contract(settings, load_contract(name), bronze_rows, mappings, department_of)
+        results = conformed.results
+        quarantined.append(conformed.quarantined)
+        per_rule.append(conformed.rule_results)
         log.info(
             "silver %s: %d rows from %d batches in %.1f s",
             name,
@@ -471,6 +483,14 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
             asdict(r) | {"contract": name, "department": department_of[r.batch_id], "checked_at": checked_at}
             for r in results
         ]
+    # Every contract's rows of these batches are replaced: each was conformed again above.
+    for layer_table, rows in ((QUARANTINE, quarantined), (RULE_RESULTS, per_rule)):
+        silver.replace_batches(
+            _union(rows),
+            table_uri(settings, *layer_table),
+            list(department_of),
+            column="_batch_id" if layer_table == QUARANTINE else "batch_id",
+        )
     silver.replace_batches(
         spark.createDataFrame(records, RECONCILIATION_SCHEMA),
         table_uri(settings, *RECONCILIATION),
