@@ -637,6 +637,8 @@ def _silver(settings: Settings, name: str) -> DataFrame:
 
 
 GOLD_BUILDS = ("quality", "gold_builds")
+# A session setting Delta records as the next commits' user metadata.
+COMMIT_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 GOLD_BUILD_SCHEMA = (
     "built_at timestamp, as_of timestamp, mode string, source_versions map<string,bigint>, "
     "subjects_rebuilt bigint"
@@ -836,8 +838,101 @@ def build_gold(
     return built
 
 
-def build_marts(settings: Settings, as_of: dt.datetime | None = None) -> dict[str, Any]:
-    """Rebuild the analysts' and supervisors' marts whole, after the subject tables."""
+# What a case's throughput facts are built from; `gold/case_facts` records their versions.
+FACT_SOURCES = ("case", "case_event", "material", "courier_delivery")
+CASE_KEYS = ["department", "case_id"]
+
+
+def _facts_source_versions(spark: SparkSession, uri: str) -> dict[str, int] | None:
+    """The silver versions the case facts were last built from (their commit's user metadata)."""
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return None
+    (last,) = DeltaTable.forPath(spark, uri).history(1).select("userMetadata").collect()
+    if not last["userMetadata"]:
+        return None
+    versions: dict[str, int] = json.loads(last["userMetadata"]).get("source_versions", {})
+    return versions
+
+
+def _cases_with_changed_facts(settings: Settings, before: dict[str, int], now: dict[str, int]) -> DataFrame:
+    """The (department, case_id) whose facts may differ since the `before` versions: cases, events
+    and consignments that changed, and every case holding a material of a subject and file
+    (sha256) that changed, since which copy of a file counts as reused depends on all of them."""
+    spark = get_spark(settings)
+    frames = [spark.createDataFrame([], "department string, case_id string")]
+    for name in ("case", "case_event", "courier_delivery"):
+        if now[name] != before[name]:
+            changed = incremental.changed_rows(
+                spark, table_uri(settings, "silver", name), before[name], now[name]
+            )
+            frames.append(changed.select(*CASE_KEYS))
+    if now["material"] != before["material"]:
+        changed = incremental.changed_rows(
+            spark, table_uri(settings, "silver", "material"), before["material"], now["material"]
+        )
+        same_files = _silver(settings, "material").join(
+            changed.select("subject_id", "sha256").distinct(), ["subject_id", "sha256"], "left_semi"
+        )
+        frames += [changed.select(*CASE_KEYS), same_files.select(*CASE_KEYS)]
+    return incremental.union_distinct(frames)
+
+
+def build_case_facts(settings: Settings, calendar: CalendarArrays, *, rebuild: bool = False) -> DataFrame:
+    """`gold/case_facts`, one row per case with what the throughput marts count, and return it.
+
+    Rebuilt whole the first time (or with `rebuild`, or after a source table was restored); later
+    only the cases whose facts may have changed since (silver's Change Data Feed) are recomputed
+    and replaced, since the facts do not depend on the moment of the build.
+    """
+    spark = get_spark(settings)
+    uri = _gold_uri(settings, "case_facts")
+    now = {n: incremental.table_version(spark, table_uri(settings, "silver", n)) for n in FACT_SOURCES}
+    before = None if rebuild else _facts_source_versions(spark, uri)
+    if before is not None and any(
+        now[n] is None
+        or n not in before
+        or before[n] > now[n]  # type: ignore[operator]
+        or incremental.restored_since(spark, table_uri(settings, "silver", n), before[n])
+        for n in FACT_SOURCES
+    ):
+        before = None
+    cases, events = _silver(settings, "case"), _silver(settings, "case_event")
+    materials, deliveries = _silver(settings, "material"), _silver(settings, "courier_delivery")
+    metadata = json.dumps({"source_versions": {n: v for n, v in now.items() if v is not None}})
+    spark.conf.set(COMMIT_METADATA, metadata)
+    try:
+        if before is None:
+            facts = throughput.case_facts(
+                cases, events=events, materials=materials, deliveries=deliveries, calendar=calendar
+            )
+            gold.write_gold(facts, uri)
+        else:
+            changed = F.broadcast(
+                _cases_with_changed_facts(
+                    settings, before, {n: v for n, v in now.items() if v is not None}
+                ).localCheckpoint()
+            )
+            their_files = (
+                materials.join(changed, CASE_KEYS, "left_semi").select("subject_id", "sha256").distinct()
+            )
+            facts = throughput.case_facts(
+                cases.join(changed, CASE_KEYS, "left_semi"),
+                events=events.join(changed, CASE_KEYS, "left_semi"),
+                materials=materials.join(their_files, ["subject_id", "sha256"], "left_semi"),
+                deliveries=deliveries.join(changed, CASE_KEYS, "left_semi"),
+                calendar=calendar,
+            )
+            incremental.replace_scope(spark, uri, facts, CASE_KEYS, changed)
+    finally:
+        spark.conf.unset(COMMIT_METADATA)
+    return spark.read.format("delta").load(uri)
+
+
+def build_marts(
+    settings: Settings, as_of: dt.datetime | None = None, *, rebuild: bool = False
+) -> dict[str, Any]:
+    """Build the analysts' and supervisors' marts after the subject tables: the throughput marts
+    from the case facts (kept up to date incrementally, see `build_case_facts`), the rest whole."""
     spark = get_spark(settings)
     moment = F.lit(_moment(as_of)).cast("timestamp")
     cases, events = _silver(settings, "case"), _silver(settings, "case_event")
@@ -854,13 +949,7 @@ def build_marts(settings: Settings, as_of: dt.datetime | None = None) -> dict[st
     )
     alerts = spark.read.format("delta").load(_gold_uri(settings, "supervision_alert"))
     write("supervision_monthly", supervision.monthly_alert_counts(alerts))
-    facts = throughput.case_facts(
-        cases,
-        events=events,
-        materials=_silver(settings, "material"),
-        deliveries=_silver(settings, "courier_delivery"),
-        calendar=arrays,
-    ).persist()
+    facts = build_case_facts(settings, arrays, rebuild=rebuild).persist()
     try:
         daily = write("throughput_daily", throughput.throughput(facts, throughput.by_day))
         write("throughput_monthly", throughput.throughput(facts, throughput.by_month))
@@ -947,6 +1036,7 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
 
 
 GOLD_TABLES = (
+    "case_facts",
     "subject_profile",
     "material_registry",
     "supervision_alert",

@@ -11,6 +11,9 @@ period (day or month) x department x item x channel x handling tier.
   `materials_reused` the materials of cases received in the period that the subject had handed in
   before (the same file, by sha256, in any department); `visits_saved` the cases received in the
   period through a channel that needs no trip to a window, plus results delivered by courier.
+
+`case_facts` is kept as `gold/case_facts` (see `jobs/pipeline.build_case_facts`), so a build after a
+small change recomputes only the changed cases' facts and the marts aggregate the table.
 """
 
 from __future__ import annotations

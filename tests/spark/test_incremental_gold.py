@@ -1,5 +1,5 @@
-"""A build later the same day replaces only the changed subjects' rows, and gives the same gold as
-a full rebuild at that moment."""
+"""A build later the same day replaces only the changed subjects' rows (and the changed cases'
+facts), and gives the same gold as a full rebuild at that moment."""
 
 import datetime as dt
 
@@ -16,6 +16,8 @@ pytestmark = pytest.mark.spark
 # The HTTP department is left out: it needs its service running, and adds nothing here.
 DEPARTMENTS = ("market_regulation", "food_drug", "human_resources", "health")
 SUBJECT_TABLES = ("subject_profile", "material_registry", "supervision_alert")
+# The throughput marts are built from the case facts, which are kept up to date incrementally.
+FACT_TABLES = ("case_facts", "throughput_daily", "throughput_monthly")
 MORNING = dt.datetime(2026, 11, 26, 10, 0, tzinfo=DISTRICT_TIMEZONE)
 AFTERNOON = dt.datetime(2026, 11, 26, 15, 0, tzinfo=DISTRICT_TIMEZONE)
 
@@ -26,7 +28,9 @@ def _load(settings: Settings, day: dt.date) -> None:
     pipeline.conform_silver(settings, {b["department"]: [b["batch_id"]] for b in loaded})
 
 
-def _snapshot(spark: SparkSession, settings: Settings) -> dict[str, list[str]]:
+def _snapshot(
+    spark: SparkSession, settings: Settings, tables: tuple[str, ...] = SUBJECT_TABLES
+) -> dict[str, list[str]]:
     return {
         name: sorted(
             str(row)
@@ -36,7 +40,7 @@ def _snapshot(spark: SparkSession, settings: Settings) -> dict[str, list[str]]:
             .toJSON()
             .collect()
         )
-        for name in SUBJECT_TABLES
+        for name in tables
     }
 
 
@@ -49,7 +53,9 @@ def test_incremental_build_equals_a_full_rebuild(
 
     _load(settings, first_day)
     assert pipeline.build_gold(settings, MORNING)["mode"] == "full"
+    pipeline.build_marts(settings, MORNING)
     before = _snapshot(spark, settings)
+    facts_before = _snapshot(spark, settings, FACT_TABLES)
 
     # The next day's records arrive: new subjects, and decisions on cases of earlier ones.
     _load(settings, first_day + dt.timedelta(days=1))
@@ -58,7 +64,15 @@ def test_incremental_build_equals_a_full_rebuild(
     assert 0 < later["subjects_rebuilt"] < later["subjects"]
     incremental = _snapshot(spark, settings)
     assert incremental != before
+    pipeline.build_marts(settings, AFTERNOON)
+    facts_uri = table_uri(settings, "gold", "case_facts")
+    assert spark.sql(f"DESCRIBE HISTORY delta.`{facts_uri}`").first()["operation"] == "MERGE"
+    incremental_facts = _snapshot(spark, settings, FACT_TABLES)
+    assert incremental_facts != facts_before
 
     rebuilt = pipeline.build_gold(settings, AFTERNOON, rebuild=True)
     assert rebuilt["mode"] == "full"
     assert _snapshot(spark, settings) == incremental
+    pipeline.build_marts(settings, AFTERNOON, rebuild=True)
+    assert spark.sql(f"DESCRIBE HISTORY delta.`{facts_uri}`").first()["operation"] == "WRITE"
+    assert _snapshot(spark, settings, FACT_TABLES) == incremental_facts
