@@ -165,11 +165,13 @@ def load_bronze_batches(settings: Settings, landed: list[dict[str, Any]]) -> lis
         for b in batches
         for r in b.rejected
     ]
-    # A landed batch's rejects never change, so batches that had none have none to replace.
-    if rejected:
+    incidents_uri = table_uri(settings, *FILE_INCIDENTS)
+    # A landed batch's rejects never change, so batches that had none have none to replace; the
+    # table is still made on the first load, so it can always be queried.
+    if rejected or not DeltaTable.isDeltaTable(spark, incidents_uri):
         silver.replace_batches(
             spark.createDataFrame(rejected, FILE_INCIDENT_SCHEMA),
-            table_uri(settings, *FILE_INCIDENTS),
+            incidents_uri,
             [b.batch_id for b in batches],
             column="batch_id",
         )
