@@ -65,13 +65,13 @@ def read_records(spark: SparkSession, uris: list[str], mapping: DepartmentMappin
     return records.withColumn("_source_line", (F.row_number().over(in_file_order) + header_lines).cast("int"))
 
 
-def same_file_form(uri: str) -> str:
-    """A file URI as `_same_file_form` writes Spark's name for the same file: Spark reports
-    file:///x as file:/x, and percent-encodes what the URI it was given may not have."""
+def canonical_uri(uri: str) -> str:
+    """A file URI written one way, as `canonical_uri_column` writes Spark's name for the same file:
+    Spark reports file:///x as file:/x, and percent-encodes what the URI it was given may not have."""
     return re.sub("^file:/+", "file:///", unquote(uri))
 
 
-def _same_file_form(uri: Column) -> Column:
+def canonical_uri_column(uri: Column) -> Column:
     decoded = F.try_url_decode(F.replace(uri, F.lit("+"), F.lit("%2B")))
     return F.regexp_replace(decoded, "^file:/+", "file:///")
 
@@ -84,10 +84,10 @@ def with_lineage(
     `records` may come from several batches of one department: each file names its batch.
     """
     (department,) = {b.department for b in batches}
-    source_file = _same_file_form(F.col("_source_file"))
+    source_file = canonical_uri_column(F.col("_source_file"))
 
     def per_file(value: Callable[[LandedBatch, LandedFile], str]) -> Column:
-        pairs = [(same_file_form(uri_of_key[f.key]), value(b, f)) for b in batches for f in b.files]
+        pairs = [(canonical_uri(uri_of_key[f.key]), value(b, f)) for b in batches for f in b.files]
         by_file = F.create_map(*[F.lit(x) for pair in pairs for x in pair]).cast("map<string,string>")
         return by_file[source_file]
 

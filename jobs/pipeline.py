@@ -149,7 +149,10 @@ def load_bronze_batches(settings: Settings, landed: list[dict[str, Any]]) -> lis
     if row_id and mapping.interface.lookback_hours:
         pulled = _rows_per_batch(records)
         loading = {b.batch_id for b in batches}
-        earlier = sorted({e for b in batches for e in _batches_looked_back_into(settings, b)} - loading)
+        department_batches = landed_batches(store, department)
+        earlier = sorted(
+            {e for b in batches for e in _batches_looked_back_into(b, department_batches)} - loading
+        )
         if earlier and DeltaTable.isDeltaTable(spark, bronze_uri):
             earlier_rows = (
                 spark.read.format("delta")
@@ -219,14 +222,14 @@ def _rows_per_batch(df: DataFrame) -> dict[str, int]:
     }
 
 
-def _batches_looked_back_into(settings: Settings, batch: LandedBatch) -> list[str]:
-    """Ids of the earlier batches whose windows this batch's pull read again."""
+def _batches_looked_back_into(batch: LandedBatch, landed: list[LandedBatch]) -> list[str]:
+    """Ids of the batches among `landed` (the department's) whose windows this batch's pull read again."""
     looked_back = batch.looked_back
     if looked_back is None:
         return []
     return [
         b.batch_id
-        for b in landed_batches(landing_store(settings), batch.department)
+        for b in landed
         if b.batch_id != batch.batch_id
         and b.window.since < looked_back.until
         and looked_back.since < b.window.until
@@ -511,8 +514,9 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
     return [{k: v for k, v in r.items() if k != "checked_at"} for r in records]
 
 
-def _last_passed_gates(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Per suite, the latest gate it passed: its contract version and the table version it saw."""
+def _last_passed_gates(settings: Settings) -> dict[str, int]:
+    """Per suite (its name carries the contract's version), the table version the latest gate it
+    passed saw."""
     spark = get_spark(settings)
     uri = table_uri(settings, *GATE_RESULTS)
     if not DeltaTable.isDeltaTable(spark, uri):
@@ -523,30 +527,25 @@ def _last_passed_gates(settings: Settings) -> dict[str, dict[str, Any]]:
     passed = (
         results.where("success AND table_version IS NOT NULL")
         .groupBy("suite")
-        .agg(F.max_by(F.struct("contract_version", "table_version"), "validated_at").alias("last"))
+        .agg(F.max_by("table_version", "validated_at").alias("last"))
     )
-    return {r["suite"]: r["last"].asDict() for r in passed.collect()}
+    return {r["suite"]: r["last"] for r in passed.collect()}
 
 
 def _rows_to_gate(
-    settings: Settings, contract: Contract, version: int, last: dict[str, Any] | None
+    settings: Settings, contract: Contract, version: int, last_passed: int | None
 ) -> tuple[str, DataFrame]:
-    """The silver rows a gate checks: the whole table at `version`, or, after a gate it passed
-    under the same contract version, only the rows whose key changed since (their current state,
-    so a key updated twice is checked once). References still resolve against whole tables."""
+    """The silver rows a gate checks: the whole table at `version`, or, after a gate of the same
+    suite passed at version `last_passed`, only the rows whose key changed since (their current
+    state, so a key updated twice is checked once). References still resolve against whole tables."""
     spark = get_spark(settings)
     uri = table_uri(settings, "silver", contract.name)
     table = spark.read.format("delta").option("versionAsOf", version).load(uri).select(*contract.field_names)
-    if (
-        last is None
-        or last["contract_version"] != contract.version
-        or last["table_version"] > version
-        or incremental.restored_since(spark, uri, last["table_version"])
-    ):
+    if last_passed is None or last_passed > version or incremental.restored_since(spark, uri, last_passed):
         return "whole", table
     keys = [f.name for f in contract.fields if f.primary_key]
     changed = (
-        incremental.changed_rows(spark, uri, last["table_version"], version)
+        incremental.changed_rows(spark, uri, last_passed, version)
         .where(F.col("_change_type").isin("insert", "update_postimage"))
         .select(*keys)
     )
@@ -574,8 +573,8 @@ def validate_silver(settings: Settings) -> dict[str, Any]:
             r.target: f"delta.`{table_uri(settings, 'silver', r.target)}`" for r in contract.references
         }
         suite = compile_suite(contract, load_code_lists(), references)
-        last = last_passed.get(suite.name)  # the suite's name carries the contract's version
-        if last is not None and last["table_version"] == version:
+        last = last_passed.get(suite.name)
+        if last == version:
             log.info("GX suite %s: silver/%s unchanged since it passed", suite.name, name)
             continue
         scope, rows = _rows_to_gate(settings, contract, version, last)
@@ -840,19 +839,31 @@ def build_gold(
     return built
 
 
+# Commits of the table upkeep (`jobs/maintenance.py`), which leave a table's rows as they were.
+UPKEEP_OPERATIONS = ("OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES")
 # What a case's throughput facts are built from; `gold/case_facts` records their versions.
 FACT_SOURCES = ("case", "case_event", "material", "courier_delivery")
 CASE_KEYS = ["department", "case_id"]
 
 
 def _facts_source_versions(spark: SparkSession, uri: str) -> dict[str, int] | None:
-    """The silver versions the case facts were last built from (their commit's user metadata)."""
+    """The silver versions the case facts were last built from: the user metadata of the latest
+    commit that changed their rows (upkeep commits after it change none). None when that commit
+    carries none, as after a restore."""
     if not DeltaTable.isDeltaTable(spark, uri):
         return None
-    (last,) = DeltaTable.forPath(spark, uri).history(1).select("userMetadata").collect()
-    if not last["userMetadata"]:
+    changes = (
+        DeltaTable.forPath(spark, uri)
+        # A build's upkeep adds a few commits; past these many, the facts are simply rebuilt whole.
+        .history(20)
+        .where(~F.col("operation").isin(*UPKEEP_OPERATIONS))
+        .orderBy(F.col("version").desc())
+        .limit(1)
+    )
+    last = changes.select("userMetadata").collect()
+    if not last or not last[0]["userMetadata"]:
         return None
-    versions: dict[str, int] = json.loads(last["userMetadata"]).get("source_versions", {})
+    versions: dict[str, int] = json.loads(last[0]["userMetadata"]).get("source_versions", {})
     return versions
 
 
