@@ -25,6 +25,10 @@ lake_app = typer.Typer(
     help="Look after the lakehouse's tables: history, restore, upkeep.", no_args_is_help=True
 )
 app.add_typer(lake_app, name="lake")
+credentials_app = typer.Typer(
+    help="Manage the departments' API client credentials (client id and secret).", no_args_is_help=True
+)
+app.add_typer(credentials_app, name="credentials")
 TableArgument = Annotated[str, typer.Argument(help="layer.name, e.g. gold.subject_profile")]
 console = Console(soft_wrap=True)
 
@@ -226,3 +230,50 @@ def lake_maintain() -> None:
             f"{upkeep['table']}: {upkeep['files_before']} -> {upkeep['files_after']} files"
             + (", vacuumed" if upkeep["vacuumed"] else "")
         )
+
+
+@credentials_app.command("create")
+def credentials_create(
+    department: Annotated[str, typer.Option(help="Department, as named in the registry.")],
+    note: Annotated[str, typer.Option(help="What the client is for, e.g. the window system using it.")] = "",
+) -> None:
+    """Create a client for a department and print its id and secret. The secret is shown this once."""
+    from hub.credentials import UnknownDepartmentError, credential_registry
+
+    try:
+        created = credential_registry(get_settings()).create(department, note)
+    except UnknownDepartmentError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from error
+    console.print(f"client_id\t{created.client_id}")
+    console.print(f"client_secret\t{created.secret}")
+    console.print(
+        "The secret is shown only now: the hub keeps its hash, not the secret. Hand both to the "
+        f"{department} system that calls the API; it exchanges them for a token at POST /v1/token."
+    )
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(client_id: Annotated[str, typer.Argument(help="The client id to revoke.")]) -> None:
+    """Revoke a client: it gets no new token, and its tokens stop working within seconds."""
+    from hub.credentials import UnknownClientError, credential_registry
+
+    try:
+        revoked = credential_registry(get_settings()).revoke(client_id)
+    except UnknownClientError as error:
+        console.print(f"[red]{error.args[0]}[/red]")
+        raise typer.Exit(code=2) from error
+    assert revoked.revoked_at is not None
+    console.print(f"{revoked.client_id} ({revoked.department}) revoked at {revoked.revoked_at.isoformat()}")
+
+
+@credentials_app.command("list")
+def credentials_list() -> None:
+    """Every client, revoked ones included: id, department, created, status, note. Never a secret."""
+    from hub.credentials import credential_registry
+
+    credentials = credential_registry(get_settings()).list_credentials()
+    for c in credentials:
+        status = f"revoked {c.revoked_at.isoformat()}" if c.revoked_at else "active"
+        console.print(f"{c.client_id}\t{c.department}\t{c.created_at.isoformat()}\t{status}\t{c.note}")
+    console.print(f"{len(credentials)} clients, {sum(c.active for c in credentials)} active")

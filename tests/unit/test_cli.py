@@ -1,7 +1,11 @@
+from collections.abc import Iterator
+
 import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
+from hub.credentials import credential_registry
+from hub.settings import Settings, get_settings
 
 pytestmark = pytest.mark.unit
 
@@ -25,3 +29,59 @@ def test_lake_commands_name_the_known_tables_for_an_unknown_one() -> None:
     assert result.exit_code == 2
     assert "unknown table 'gold.subject_profil'" in result.output
     assert "gold.subject_profile" in result.output
+
+
+@pytest.fixture
+def own_home(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A hub home of the test's own: the CLI reads its settings through the cached get_settings."""
+    monkeypatch.setenv("HUB_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def _fields(output: str) -> dict[str, str]:
+    return dict(line.split(maxsplit=1) for line in output.splitlines() if line.startswith("client_"))
+
+
+def test_credentials_create_prints_a_working_secret_once_and_list_never_shows_it(own_home: Settings) -> None:
+    created = CliRunner().invoke(
+        app, ["credentials", "create", "--department", "food_drug", "--note", "窗口"]
+    )
+    assert created.exit_code == 0, created.output
+    printed = _fields(created.output)
+    assert "shown only now" in created.output
+    registry = credential_registry(own_home)
+    credential = registry.verify(printed["client_id"], printed["client_secret"])
+    assert credential is not None
+    assert credential.department == "food_drug"
+
+    listed = CliRunner().invoke(app, ["credentials", "list"])
+    assert listed.exit_code == 0
+    assert listed.output.split()[:2] == [printed["client_id"], "food_drug"]
+    assert "active" in listed.output
+    assert "窗口" in listed.output
+    assert printed["client_secret"] not in listed.output
+    assert "argon2" not in listed.output
+
+
+def test_credentials_revoke_marks_the_client_revoked(own_home: Settings) -> None:
+    created = _fields(CliRunner().invoke(app, ["credentials", "create", "--department", "health"]).output)
+    revoked = CliRunner().invoke(app, ["credentials", "revoke", created["client_id"]])
+    assert revoked.exit_code == 0
+    assert f"{created['client_id']} (health) revoked at" in revoked.output
+    assert credential_registry(own_home).verify(created["client_id"], created["client_secret"]) is None
+    listed = CliRunner().invoke(app, ["credentials", "list"]).output
+    assert "revoked" in listed
+    assert "1 clients, 0 active" in listed
+
+
+def test_credentials_refuse_an_unknown_department_and_an_unknown_client(own_home: Settings) -> None:
+    unknown_department = CliRunner().invoke(app, ["credentials", "create", "--department", "fire"])
+    assert unknown_department.exit_code == 2
+    assert "unknown department 'fire'" in unknown_department.output
+    assert "market_regulation" in unknown_department.output
+    unknown_client = CliRunner().invoke(app, ["credentials", "revoke", "health-0123456789abcdef"])
+    assert unknown_client.exit_code == 2
+    assert "no client 'health-0123456789abcdef'" in unknown_client.output
+    assert credential_registry(own_home).list_credentials() == []
