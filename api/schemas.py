@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel
 
@@ -56,3 +56,19 @@ class HealthPublic(BaseModel):
 
 class ProblemDetail(BaseModel):
     detail: str
+
+
+class TokenPublic(BaseModel):
+    """RFC 6749 §5.1's successful token response."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class TokenErrorPublic(BaseModel):
+    """RFC 6749 §5.2's error response: the token endpoint answers in OAuth2's shape, not ProblemDetail,
+    because OAuth2 clients read `error`."""
+
+    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type"]
+    error_description: str

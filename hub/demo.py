@@ -21,6 +21,8 @@ from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import read_table_rows
 
 Step = Callable[[str], None]
+# The department whose window the demo plays when it asks the API for a profile.
+DEMO_DEPARTMENT = "market_regulation"
 
 
 def stepper(console: Console) -> Step:
@@ -80,19 +82,45 @@ def report_run(settings: Settings, step: Step) -> list[str]:
 
 
 def serve_and_show(settings: Settings, subject_id: str, console: Console, step: Step, stay_up: bool) -> None:
+    """Serve the API and ask it for a profile the way a department's window system does."""
     from api.main import create_app
+    from hub.credentials import credential_registry
 
-    with BackgroundServer(create_app(settings), settings.api_host, settings.api_port) as server:
-        url = f"{server.url}/v1/subjects/{subject_id}"
-        step(f"API up; GET {url}")
-        response = httpx.get(url, timeout=30)
-        response.raise_for_status()
-        console.print_json(json.dumps(response.json(), ensure_ascii=False))
-        console.print(f"\nAsk again with:\n  curl -s {url}\n")
-        if stay_up:
-            console.print("The API stays up until Ctrl-C.")
-            with contextlib.suppress(KeyboardInterrupt):
-                server.thread.join()
+    registry = credential_registry(settings)
+    # A client for this run only: its secret is printed for the curl commands below, and it is
+    # revoked when the demo ends, so it opens nothing afterwards.
+    client = registry.create(DEMO_DEPARTMENT, note="hub demo; revoked when the demo ends")
+    step(f"API client {client.client_id} created for {DEMO_DEPARTMENT} (hub credentials create)")
+    try:
+        with BackgroundServer(create_app(settings), settings.api_host, settings.api_port) as server:
+            token_url = f"{server.url}/v1/token"
+            issued = httpx.post(
+                token_url,
+                data={"grant_type": "client_credentials"},
+                auth=(client.client_id, client.secret),
+                timeout=30,
+            )
+            issued.raise_for_status()
+            token = issued.json()["access_token"]
+            url = f"{server.url}/v1/subjects/{subject_id}"
+            step(f"API up; a token from POST {token_url}, then GET {url}")
+            response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            response.raise_for_status()
+            console.print_json(json.dumps(response.json(), ensure_ascii=False))
+            console.print(
+                f"\nAsk again with (the token is valid for {issued.json()['expires_in']} seconds):\n"
+                f"  curl -s -H 'Authorization: Bearer {token}' {url}\n"
+                "A new token:\n"
+                f"  curl -s -u '{client.client_id}:{client.secret}' -d grant_type=client_credentials "
+                f"{token_url}\n"
+            )
+            if stay_up:
+                console.print("The API stays up until Ctrl-C.")
+                with contextlib.suppress(KeyboardInterrupt):
+                    server.thread.join()
+    finally:
+        registry.revoke(client.client_id)
+        step(f"API client {client.client_id} revoked")
 
 
 def department_service(settings: Settings) -> BackgroundServer:

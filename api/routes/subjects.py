@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
-from api.deps import ProfileStoreDep
+from api.deps import CallerDep, ProfileStoreDep
 from api.schemas import ProblemDetail, SubjectProfilePublic
 from hub.identifiers import check_subject_id
 
@@ -20,9 +20,11 @@ SubjectIdPath = Annotated[
 
 @router.get(
     "/{subject_id}",
-    responses={404: {"model": ProblemDetail}, 422: {"model": ProblemDetail}},
+    responses={401: {"model": ProblemDetail}, 404: {"model": ProblemDetail}, 422: {"model": ProblemDetail}},
 )
-def get_subject(subject_id: SubjectIdPath, store: ProfileStoreDep) -> SubjectProfilePublic:
+def get_subject(subject_id: SubjectIdPath, store: ProfileStoreDep, caller: CallerDep) -> SubjectProfilePublic:
+    # Any authenticated department may read a profile for now; what it may see of it will
+    # depend on `caller.department` (sharing classes and grants).
     check = check_subject_id(subject_id)
     if not check.valid:
         raise HTTPException(status_code=422, detail=f"malformed subject id: {check.reason}")

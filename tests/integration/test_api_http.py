@@ -1,4 +1,7 @@
-"""API behaviour over real HTTP, with the serving store overridden by a hand-made snapshot."""
+"""API behaviour over real HTTP, with the serving store overridden by a hand-made snapshot.
+
+Requests carry a bearer token a department's client got from `POST /v1/token`; tests/integration/
+test_api_auth.py covers what happens without one."""
 
 import datetime as dt
 
@@ -10,6 +13,7 @@ from api.main import create_app
 from api.profiles import ProfileSnapshot
 from hub.serving import BackgroundServer
 from hub.settings import Settings
+from tests.api_client import bearer_headers
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +54,20 @@ def served(hub_settings: Settings):
         yield running
 
 
-def test_known_subject_returns_profile(served: BackgroundServer) -> None:
-    response = httpx.get(f"{served.url}/v1/subjects/{PERSON.lower()}")
+@pytest.fixture(scope="module")
+def auth(served: BackgroundServer, hub_settings: Settings) -> dict[str, str]:
+    return bearer_headers(hub_settings, served.url)
+
+
+def test_known_subject_returns_profile(served: BackgroundServer, auth: dict[str, str]) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/{PERSON.lower()}", headers=auth)
     assert response.status_code == 200
     assert response.json()["subject_name"] == "陈伟"
     assert response.json()["gold_version"] == 7
 
 
-def test_unknown_subject_is_404_with_json_reason(served: BackgroundServer) -> None:
-    response = httpx.get(f"{served.url}/v1/subjects/91350100M000100Y43")
+def test_unknown_subject_is_404_with_json_reason(served: BackgroundServer, auth: dict[str, str]) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/91350100M000100Y43", headers=auth)
     assert response.status_code == 404
     assert "91350100M000100Y43" in response.json()["detail"]
 
@@ -71,11 +80,13 @@ def test_unknown_subject_is_404_with_json_reason(served: BackgroundServer) -> No
         ("abc", "18 characters"),
     ],
 )
-def test_malformed_subject_id_is_422_with_reason(served: BackgroundServer, value: str, reason: str) -> None:
-    response = httpx.get(f"{served.url}/v1/subjects/{value}")
+def test_malformed_subject_id_is_422_with_reason(
+    served: BackgroundServer, auth: dict[str, str], value: str, reason: str
+) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/{value}", headers=auth)
     assert response.status_code == 422
     assert reason in response.json()["detail"]
 
 
-def test_health(served: BackgroundServer) -> None:
+def test_health_needs_no_token(served: BackgroundServer) -> None:
     assert httpx.get(f"{served.url}/health").json() == {"status": "ok", "gold_version": 7, "subjects": 1}
