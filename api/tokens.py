@@ -106,6 +106,8 @@ class CachedCredentials:
         self.registry = registry
         self.ttl_seconds = ttl_seconds
         self.monotonic = monotonic
+        # Only client ids from tokens with a valid signature reach it, so it holds at most one
+        # entry per client the registry ever had.
         self._read: dict[str, tuple[float, Credential | None]] = {}
         self._lock = threading.Lock()
 
