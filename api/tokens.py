@@ -3,7 +3,7 @@
 
 A token is checked by its signature and claims, and its client by the credential registry, so a
 revoked client's tokens stop working before they expire. Registry reads are kept for a few
-seconds (`CachedCredentials`), not repeated on every request.
+seconds (`CachedCredentials`, an `api.cache.ReadThroughCache`), not repeated on every request.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import jwt
 
+from api.cache import ReadThroughCache
 from hub.credentials import Clock, Credential, CredentialRegistry, utc_now
 from hub.settings import Settings
 
@@ -93,9 +93,9 @@ def read_token(token: str, key: str, now: dt.datetime) -> Caller:
     return Caller(client_id=claims["sub"], department=claims["department"])
 
 
-class CachedCredentials:
-    """Registry look-ups kept for `ttl_seconds`: a request needs no storage read, and a
-    revocation still reaches every token within that time."""
+class CachedCredentials(ReadThroughCache[str, Credential | None]):
+    """Credential look-ups by client id, kept for `ttl_seconds`: a request needs no storage read,
+    and a revocation still reaches every token within that time."""
 
     def __init__(
         self,
@@ -103,24 +103,8 @@ class CachedCredentials:
         ttl_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(registry.get, ttl_seconds, monotonic)
         self.registry = registry
-        self.ttl_seconds = ttl_seconds
-        self.monotonic = monotonic
-        # Only client ids from tokens with a valid signature reach it, so it holds at most one
-        # entry per client the registry ever had.
-        self._read: dict[str, tuple[float, Credential | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, client_id: str) -> Credential | None:
-        now = self.monotonic()
-        with self._lock:
-            cached = self._read.get(client_id)
-        if cached is not None and now - cached[0] < self.ttl_seconds:
-            return cached[1]
-        credential = self.registry.get(client_id)
-        with self._lock:
-            self._read[client_id] = (now, credential)
-        return credential
 
 
 class AccessTokens:

@@ -152,8 +152,9 @@ def landing_store(settings: Settings) -> ObjectStore:
 
 
 def auth_store(settings: Settings) -> ObjectStore:
-    """The API's client credentials: the auth bucket on S3 (created when missing), or a folder
-    under the hub's home locally, kept out of `buckets/`, which the demo clears on each run."""
+    """The API's client credentials and the departments' grants: the auth bucket on S3 (created
+    when missing), or a folder under the hub's home locally, kept out of `buckets/`, which the demo
+    clears on each run."""
     if settings.storage == "s3":
         return bucket_store(settings, settings.auth_bucket)
     return LocalObjectStore(settings.local_auth_dir)
