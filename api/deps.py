@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security
+from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 from fastapi.security.utils import get_authorization_scheme_param
 
+from api.access import Access
+from api.cache import ReadThroughCache
 from api.profiles import ProfileStore
 from api.tokens import AccessTokens, Caller, InvalidTokenError
-from hub.credentials import CredentialRegistry
+from hub.credentials import CredentialRegistry, utc_now
+from hub.grants import PURPOSE_CODE_LIST, Grant, purposes
 from hub.settings import Settings
+from quality.contracts import load_code_labels
 
 REALM = "approval-hub"
 
@@ -37,10 +41,20 @@ def get_access_tokens(request: Request) -> AccessTokens:
     return tokens
 
 
+# A department's grants (expired and revoked ones too) as the API last read them.
+CachedGrants = ReadThroughCache[str, tuple[Grant, ...]]
+
+
+def get_cached_grants(request: Request) -> CachedGrants:
+    grants: CachedGrants = request.app.state.cached_grants
+    return grants
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ProfileStoreDep = Annotated[ProfileStore, Depends(get_profile_store)]
 CredentialRegistryDep = Annotated[CredentialRegistry, Depends(get_credential_registry)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
+CachedGrantsDep = Annotated[CachedGrants, Depends(get_cached_grants)]
 
 # Declares the client credentials flow in the OpenAPI document (so /docs can fetch a token); the
 # header itself is checked in get_caller, which answers a missing token in the API's own shape.
@@ -76,3 +90,35 @@ def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def _purpose_description() -> str:
+    labels = load_code_labels()[PURPOSE_CODE_LIST]
+    listed = "; ".join(f"`{code}`: {label}" for code, label in labels.items())
+    return (
+        "Why the caller reads the data. A conditional field of another department's is shown only "
+        f"under a grant for this purpose (`hub grants create`). One of: {listed}."
+    )
+
+
+# Typed as text and checked in get_access, so an unknown purpose is answered with the known ones;
+# the enum still tells the OpenAPI document's readers which values exist.
+PurposeQuery = Annotated[
+    str,
+    Query(
+        description=_purpose_description(),
+        max_length=64,
+        json_schema_extra={"enum": sorted(purposes())},
+    ),
+]
+
+
+def get_access(caller: CallerDep, purpose: PurposeQuery, grants: CachedGrantsDep) -> Access:
+    """The caller's department, the purpose it states, and its grants active for that purpose now."""
+    if purpose not in purposes():
+        known = ", ".join(sorted(purposes()))
+        raise HTTPException(status_code=422, detail=f"unknown purpose {purpose!r}; state one of: {known}")
+    return Access.at(caller.department, purpose, grants.get(caller.department), utc_now())
+
+
+AccessDep = Annotated[Access, Depends(get_access)]

@@ -30,8 +30,8 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     landing_bucket: str = "hub-landing"
     lake_bucket: str = "hub-lake"
-    # The API's client credentials, in a bucket of their own so access to it can be restricted
-    # apart from the lake's.
+    # The API's client credentials and the departments' grants, in a bucket of their own so access
+    # to it can be restricted apart from the lake's.
     auth_bucket: str = "hub-auth"
 
     # Department mappings (fields and code values to the contracts); a folder of YAML files.
@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     # How long the API trusts what it read about a client (revoked or not); a revocation takes
     # effect within this many seconds without a storage read per request.
     credential_cache_seconds: float = Field(default=5.0, ge=0.0)
+    # Likewise for a department's grants: a new or revoked grant applies within this many seconds.
+    grant_cache_seconds: float = Field(default=5.0, ge=0.0)
 
     @property
     def sources_dir(self) -> Path:

@@ -17,13 +17,14 @@ from hub.credentials import NewCredential, credential_registry
 from hub.serving import BackgroundServer
 from hub.settings import Settings
 from tests.api_client import request_token
-from tests.integration.test_api_http import PERSON, FixedStore
+from tests.integration.test_api_http import FixedStore
+from tests.profile_rows import PERSON
 
 pytestmark = pytest.mark.integration
 
 SIGNING_KEY = "the-test-servers-signing-key-0123456789"
 TOKEN_URL = "/v1/token"
-PROFILE_URL = f"/v1/subjects/{PERSON}"
+PROFILE_URL = f"/v1/subjects/{PERSON}?purpose=approval_handling"
 CLIENT_CREDENTIALS = {"grant_type": "client_credentials"}
 
 

@@ -142,7 +142,11 @@ def test_catch_up_backfill_and_reruns(airflow_configured: Settings, sent, spark,
     with BackgroundServer(create_app(settings)) as served:
         subject = shared[0]
         auth = bearer_headers(settings, served.url)
-        body = httpx.get(f"{served.url}/v1/subjects/{subject['subject_id']}", headers=auth).json()
+        body = httpx.get(
+            f"{served.url}/v1/subjects/{subject['subject_id']}",
+            params={"purpose": "approval_handling"},
+            headers=auth,
+        ).json()
         assert set(body["departments"]) == set(subject["departments"])
         assert httpx.get(f"{served.url}/health").json()["subjects"] == len(profiles)
 

@@ -80,6 +80,10 @@ def test_pipeline_on_minio_lands_builds_and_serves(
     # The API's credentials are on the store too: the client is created in its auth bucket.
     with BackgroundServer(create_app(settings)) as served:
         auth = bearer_headers(settings, served.url)
-        body = httpx.get(f"{served.url}/v1/subjects/{subject['subject_id']}", headers=auth).json()
+        body = httpx.get(
+            f"{served.url}/v1/subjects/{subject['subject_id']}",
+            params={"purpose": "approval_handling"},
+            headers=auth,
+        ).json()
     assert body["departments"] == sorted(subject["departments"])
     assert {c["department"] for c in body["cases"]} == set(subject["departments"])
