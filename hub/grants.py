@@ -6,7 +6,7 @@ not-shared ones only to the department that reported them; a conditional field g
 department only while it holds a grant for the purpose it states (`purpose` in
 contracts/code_lists.yaml). A grant says whether personal data comes unmasked, names who approved
 it and the document it rests on, and is valid for a span of days; one expired or revoked grants
-nothing, and it is kept, so what a department could see on a past day can still be answered.
+nothing, and it is kept, so which grants were in force on a past day can still be answered.
 
 One JSON object per grant in the auth store, beside the API's client credentials:
 `grants/<department>/<grant_id>.json`, so a department's grants are one listing of its prefix.

@@ -129,7 +129,7 @@ def test_a_revoked_grant_grants_nothing_from_its_revocation(registry: GrantRegis
     assert revoked.revoked_at == clock.now
     assert registry.get(grant.grant_id) == revoked
     assert revoked.status(clock.now) == "revoked"
-    # Kept in the registry: what the department could see before the revocation is still answered.
+    # Kept in the registry: that it was in force before the revocation can still be answered.
     assert revoked.status(NOW + dt.timedelta(hours=1)) == "active"
     clock.now += dt.timedelta(days=1)
     assert registry.revoke(grant.grant_id).revoked_at == NOW + dt.timedelta(hours=2)
