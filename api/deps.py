@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Query, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
+from fastapi.security.utils import get_authorization_scheme_param
 
+from api.access import Access
+from api.cache import ReadThroughCache
 from api.profiles import ProfileStore
+from api.tokens import AccessTokens, Caller, InvalidTokenError
+from hub.credentials import CredentialRegistry, utc_now
+from hub.grants import PURPOSE_CODE_LIST, Grant, purposes
 from hub.settings import Settings
+from quality.contracts import load_code_labels
+
+REALM = "approval-hub"
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -20,5 +31,94 @@ def get_profile_store(request: Request) -> ProfileStore:
     return store
 
 
+def get_credential_registry(request: Request) -> CredentialRegistry:
+    registry: CredentialRegistry = request.app.state.credential_registry
+    return registry
+
+
+def get_access_tokens(request: Request) -> AccessTokens:
+    tokens: AccessTokens = request.app.state.access_tokens
+    return tokens
+
+
+# A department's grants (expired and revoked ones too) as the API last read them.
+CachedGrants = ReadThroughCache[str, tuple[Grant, ...]]
+
+
+def get_cached_grants(request: Request) -> CachedGrants:
+    grants: CachedGrants = request.app.state.cached_grants
+    return grants
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ProfileStoreDep = Annotated[ProfileStore, Depends(get_profile_store)]
+CredentialRegistryDep = Annotated[CredentialRegistry, Depends(get_credential_registry)]
+AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
+CachedGrantsDep = Annotated[CachedGrants, Depends(get_cached_grants)]
+
+# Declares the client credentials flow in the OpenAPI document (so /docs can fetch a token); the
+# header itself is checked in get_caller, which answers a missing token in the API's own shape.
+client_credentials_scheme = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/v1/token", scopes={})),
+    scheme_name="departmentClient",
+    description="A department's client id and secret (`hub credentials create`) exchanged at "
+    "`POST /v1/token` for a short-lived bearer token.",
+    auto_error=False,
+)
+
+
+def _unauthorized(reason: str, invalid_token: bool) -> HTTPException:
+    # RFC 6750 §3: a request with no token gets the bare challenge; a bad token gets the error code.
+    challenge = f'Bearer realm="{REALM}"'
+    if invalid_token:
+        # The header value allows printable ASCII but for the quote and backslash (RFC 6750 §3).
+        description = "".join(c for c in reason if " " <= c <= "~" and c not in '"\\')
+        challenge += f', error="invalid_token", error_description="{description}"'
+    return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": challenge})
+
+
+def get_caller(
+    authorization: Annotated[str | None, Security(client_credentials_scheme)], tokens: AccessTokensDep
+) -> Caller:
+    scheme, token = get_authorization_scheme_param(authorization)
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("a bearer token is required: Authorization: Bearer <token>", invalid_token=False)
+    try:
+        return tokens.authenticate(token)
+    except InvalidTokenError as error:
+        raise _unauthorized(str(error), invalid_token=True) from error
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def _purpose_description() -> str:
+    labels = load_code_labels()[PURPOSE_CODE_LIST]
+    listed = "; ".join(f"`{code}`: {label}" for code, label in labels.items())
+    return (
+        "Why the caller reads the data. A conditional field of another department's is shown only "
+        f"under a grant for this purpose (`hub grants create`). One of: {listed}."
+    )
+
+
+# Typed as text and checked in get_access, so an unknown purpose is answered with the known ones;
+# the enum still tells the OpenAPI document's readers which values exist.
+PurposeQuery = Annotated[
+    str,
+    Query(
+        description=_purpose_description(),
+        max_length=64,
+        json_schema_extra={"enum": sorted(purposes())},
+    ),
+]
+
+
+def get_access(caller: CallerDep, purpose: PurposeQuery, grants: CachedGrantsDep) -> Access:
+    """The caller's department, the purpose it states, and its grants active for that purpose now."""
+    if purpose not in purposes():
+        known = ", ".join(sorted(purposes()))
+        raise HTTPException(status_code=422, detail=f"unknown purpose {purpose!r}; state one of: {known}")
+    return Access.at(caller.department, purpose, grants.get(caller.department), utc_now())
+
+
+AccessDep = Annotated[Access, Depends(get_access)]

@@ -1,12 +1,31 @@
-"""Application factory: wires settings, the serving store and the routers."""
+"""Application factory: wires settings, the serving store, the credential and grant registries and
+the routers."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
+from api.access import sharing_policy
+from api.cache import ReadThroughCache
 from api.profiles import ProfileStore
-from api.routes import health, subjects
+from api.routes import auth, grants, health, subjects
+from api.schemas import ProblemDetail
+from api.tokens import access_tokens
+from hub.credentials import credential_registry
+from hub.grants import grant_registry
 from hub.settings import Settings, get_settings
+
+
+def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
+    """A request FastAPI could not read (a missing `purpose`, an overlong id) is answered in the
+    API's one error shape, `{"detail": reason}`, like every other 4xx."""
+    assert isinstance(exc, RequestValidationError)
+    reasons = "; ".join(
+        f"{' '.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+    return JSONResponse(ProblemDetail(detail=reasons).model_dump(), status_code=422)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -14,10 +33,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Approval data-sharing hub",
         version="0.1.0",
-        description="Unified subject profiles drawn from every department's approval records.",
+        description="Unified subject profiles drawn from every department's approval records. "
+        "A department's client exchanges its credentials for a bearer token at `POST /v1/token`, "
+        "and states a `purpose` with every request for subject data: what it sees of each field "
+        "follows the field's sharing class in the data contracts and the grants it holds for "
+        "that purpose.",
     )
+    # Built now from the contracts, so a served field no contract field backs stops the start,
+    # not a request.
+    sharing_policy()
     app.state.settings = settings
     app.state.profile_store = ProfileStore(settings)
+    app.state.credential_registry = credential_registry(settings)
+    app.state.access_tokens = access_tokens(settings, app.state.credential_registry)
+    app.state.cached_grants = ReadThroughCache(
+        grant_registry(settings).for_department, settings.grant_cache_seconds
+    )
+    app.add_exception_handler(auth.TokenRequestError, auth.token_error_response)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
     app.include_router(health.router)
+    app.include_router(auth.router)
     app.include_router(subjects.router)
+    app.include_router(grants.router)
     return app

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
@@ -18,34 +18,181 @@ def _in_district_time(value: dt.datetime) -> dt.datetime:
 LocalDatetime = Annotated[dt.datetime, AfterValidator(_in_district_time)]
 
 
+SharingClass = Literal["unconditional", "conditional", "not_shared"]
+
+# A field that the sharing policy (api/access.py) may withhold is nullable: what a caller may not
+# see comes back as null and is counted in `withheld`. tests/unit/test_access.py checks that every
+# field the contracts make conditional or not shared is.
+
+
 class CaseBase(BaseModel):
     case_id: str
-    department: str
+    department: str = Field(description="The department that received the case; it owns the case's data.")
     item_code: str
     item_name: str | None
     channel: str
     status: str
     received_at: LocalDatetime
     decided_at: LocalDatetime | None
+    promised_deadline: dt.date | None = Field(description="The last working day the decision is due.")
 
 
 class CasePublic(CaseBase):
     pass
 
 
+class CertificatePublic(BaseModel):
+    certificate_id: str
+    certificate_type: str
+    issuing_department: str = Field(description="The department that issued it; it owns its data.")
+    issued_at: LocalDatetime
+    valid_from: dt.date
+    valid_until: dt.date | None = Field(description="Last day of validity; null when it does not expire.")
+    status: str
+    in_force: bool = Field(description="Valid on `valid_on`: status valid and the day within its validity.")
+    case_id: str
+
+
+class MaterialOnFilePublic(BaseModel):
+    """The material a window can reuse for a material type: still valid, accepted ones first."""
+
+    material_type: str
+    material_id: str
+    department: str = Field(description="The department whose case it was handed in with; it owns its data.")
+    file_object_key: str | None = Field(
+        description="Where the file is in the hub's object store; conditional, so null unless the "
+        "caller owns the material or holds a grant for the purpose."
+    )
+    sha256: str = Field(description="SHA-256 of the file, to check a paper handed in is the same file.")
+    accepted: bool
+    valid_until: dt.date | None = Field(
+        description="Last day it may be reused; null while the subject exists."
+    )
+
+
+class OpenAlertPublic(BaseModel):
+    """A supervision alert (电子监察) on one of the subject's cases that has not been cleared."""
+
+    rule: str
+    department: str
+    case_id: str
+    raised_at: LocalDatetime
+
+
+class DepartmentNamePublic(BaseModel):
+    """The name a department's latest case gave the subject."""
+
+    department: str
+    name: str | None = Field(description="Conditional personal data: masked or null for other departments.")
+    seen_at: LocalDatetime
+
+
+class IdentityAttributePublic(BaseModel):
+    """One department's value of one identity attribute of the subject contract."""
+
+    field: str = Field(description="The subject contract's field, e.g. gender, birth_date, mobile_phone.")
+    value: str = Field(
+        description="As the department reported it; masked when it is personal data the caller sees masked."
+    )
+    sharing_class: SharingClass = Field(description="The field's sharing class, from the subject contract.")
+    department: str = Field(description="The department that reported it; it owns this value.")
+    updated_at: LocalDatetime
+
+
+class AccessPublic(BaseModel):
+    """Whom the response was shaped for."""
+
+    department: str = Field(description="The caller's department, from its token.")
+    purpose: str = Field(description="The purpose the caller stated.")
+    grant_ids: list[str] = Field(description="The caller's grants active for this purpose now.")
+    unmasked: bool = Field(description="Whether one of them lets personal data through unmasked.")
+
+
+class WithheldPublic(BaseModel):
+    """Values the caller may not see, by field and owning department: they exist, and are left out."""
+
+    field: str = Field(
+        description="Where the values would be: a profile field (`subject_name`), a list's item field "
+        "(`materials_on_file.file_object_key`) or an identity attribute (`identity.mobile_phone`); "
+        "`conflicts` for conflicts on attributes the caller may not see (their names are withheld too)."
+    )
+    department: str | None = Field(
+        description="The department that owns them; null for values drawn from several."
+    )
+    sharing_class: Literal["conditional", "not_shared"] = Field(
+        description="conditional: a grant for the purpose would open them; not_shared: only their "
+        "owner sees them."
+    )
+    count: int = Field(description="How many values are withheld.")
+    reason: str
+
+
 class SubjectProfileBase(BaseModel):
-    subject_id: str
+    subject_id: str = Field(description="The id asked for, normalised (a trailing x upper-cased).")
     subject_type: str
-    subject_name: str
-    departments: list[str]
+    subject_name: str | None = Field(
+        description="The name on the subject's latest case. Conditional personal data reported by "
+        "several departments: null without a grant for the purpose, masked unless the grant allows "
+        "personal data unmasked; each department's own is in `names_by_department`."
+    )
+    departments: list[str] = Field(
+        description="Every department that has a case of the subject or reported it."
+    )
     case_count: int
     open_case_count: int
-    last_activity_at: LocalDatetime
+    last_activity_at: LocalDatetime | None = Field(
+        description="Latest receipt or decision; null with no case."
+    )
 
 
 class SubjectProfilePublic(SubjectProfileBase):
-    cases: list[CasePublic]
+    """The unified profile (统一主体画像) as the caller may see it."""
+
+    last_updated_at: LocalDatetime | None
+    risk_tier: str | None = Field(description="The highest risk tier of the items the subject applied for.")
+    legal_representative_id: str | None = Field(
+        description="An entity's legal representative; conditional personal data."
+    )
+    represented_entities: list[str] | None = Field(
+        description="The entities a person represents; conditional personal data (null when withheld)."
+    )
+    identity: list[IdentityAttributePublic] = Field(
+        description="Each identity attribute as each department reported it, those the caller may see."
+    )
+    names_by_department: list[DepartmentNamePublic]
+    conflicts: list[str] = Field(
+        description="Attributes the departments disagree on, those the caller may see."
+    )
+    cases: list[CasePublic] = Field(description="Newest first.")
+    certificates: list[CertificatePublic] = Field(
+        description="Certificates held, newest first, in force or not."
+    )
+    materials_on_file: list[MaterialOnFilePublic]
+    open_alerts: list[OpenAlertPublic]
+    valid_on: dt.date | None = Field(description="The day gold judged validity and time limits on.")
+    built_at: LocalDatetime | None = Field(description="When gold built this profile.")
     gold_version: int
+    access: AccessPublic
+    withheld: list[WithheldPublic] = Field(
+        description="What exists but the caller may not see; empty when it sees everything."
+    )
+    masked: list[str] = Field(description="The fields whose values the caller sees masked.")
+
+
+class GrantPublic(BaseModel):
+    """A grant in the grant registry (`hub grants create`): what it opens to its department."""
+
+    grant_id: str
+    department: str = Field(description="The department it opens data to.")
+    purpose: str = Field(description="The purpose it opens conditional fields for.")
+    unmasked: bool = Field(description="Whether personal data comes unmasked under it.")
+    valid_from: dt.date
+    valid_until: dt.date | None = Field(description="Its last day, inclusive; null until revoked.")
+    approved_by: str
+    basis: str = Field(description="The agreement or legal provision it rests on.")
+    created_at: LocalDatetime
+    revoked_at: LocalDatetime | None
+    status: Literal["active", "not_yet_valid", "expired", "revoked"] = Field(description="Its status now.")
 
 
 class HealthPublic(BaseModel):
@@ -56,3 +203,19 @@ class HealthPublic(BaseModel):
 
 class ProblemDetail(BaseModel):
     detail: str
+
+
+class TokenPublic(BaseModel):
+    """RFC 6749 §5.1's successful token response."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class TokenErrorPublic(BaseModel):
+    """RFC 6749 §5.2's error response: the token endpoint answers in OAuth2's shape, not ProblemDetail,
+    because OAuth2 clients read `error`."""
+
+    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type"]
+    error_description: str

@@ -25,6 +25,15 @@ lake_app = typer.Typer(
     help="Look after the lakehouse's tables: history, restore, upkeep.", no_args_is_help=True
 )
 app.add_typer(lake_app, name="lake")
+credentials_app = typer.Typer(
+    help="Manage the departments' API client credentials (client id and secret).", no_args_is_help=True
+)
+app.add_typer(credentials_app, name="credentials")
+grants_app = typer.Typer(
+    help="Manage grants: which department may read other departments' conditional data, for which purpose.",
+    no_args_is_help=True,
+)
+app.add_typer(grants_app, name="grants")
 TableArgument = Annotated[str, typer.Argument(help="layer.name, e.g. gold.subject_profile")]
 console = Console(soft_wrap=True)
 
@@ -226,3 +235,132 @@ def lake_maintain() -> None:
             f"{upkeep['table']}: {upkeep['files_before']} -> {upkeep['files_after']} files"
             + (", vacuumed" if upkeep["vacuumed"] else "")
         )
+
+
+@credentials_app.command("create")
+def credentials_create(
+    department: Annotated[str, typer.Option(help="Department, as named in the registry.")],
+    note: Annotated[str, typer.Option(help="What the client is for, e.g. the window system using it.")] = "",
+) -> None:
+    """Create a client for a department and print its id and secret. The secret is shown this once."""
+    from hub.credentials import UnknownDepartmentError, credential_registry
+
+    try:
+        created = credential_registry(get_settings()).create(department, note)
+    except UnknownDepartmentError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from error
+    console.print(f"client_id\t{created.client_id}")
+    console.print(f"client_secret\t{created.secret}")
+    console.print(
+        "The secret is shown only now: the hub keeps its hash, not the secret. Hand both to the "
+        f"{department} system that calls the API; it exchanges them for a token at POST /v1/token."
+    )
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(client_id: Annotated[str, typer.Argument(help="The client id to revoke.")]) -> None:
+    """Revoke a client: it gets no new token, and its tokens stop working within seconds."""
+    from hub.credentials import UnknownClientError, credential_registry
+
+    try:
+        revoked = credential_registry(get_settings()).revoke(client_id)
+    except UnknownClientError as error:
+        console.print(f"[red]{error.args[0]}[/red]")
+        raise typer.Exit(code=2) from error
+    assert revoked.revoked_at is not None
+    console.print(f"{revoked.client_id} ({revoked.department}) revoked at {revoked.revoked_at.isoformat()}")
+
+
+@credentials_app.command("list")
+def credentials_list() -> None:
+    """Every client, revoked ones included: id, department, created, status, note. Never a secret."""
+    from hub.credentials import credential_registry
+
+    credentials = credential_registry(get_settings()).list_credentials()
+    for c in credentials:
+        status = f"revoked {c.revoked_at.isoformat()}" if c.revoked_at else "active"
+        console.print(f"{c.client_id}\t{c.department}\t{c.created_at.isoformat()}\t{status}\t{c.note}")
+    console.print(f"{len(credentials)} clients, {sum(c.active for c in credentials)} active")
+
+
+@grants_app.command("create")
+def grants_create(
+    *,  # typer passes every option by name
+    department: Annotated[
+        str, typer.Option(help="The department it opens data to, as named in the registry.")
+    ],
+    purpose: Annotated[
+        str, typer.Option(help="approval_handling, supervision or statistics (code list purpose).")
+    ],
+    basis: Annotated[
+        str, typer.Option(help="The agreement or legal provision it rests on, e.g. a document number.")
+    ],
+    approved_by: Annotated[str, typer.Option(help="Who approved it.")],
+    unmasked: Annotated[bool, typer.Option(help="Let personal data through unmasked.")] = False,
+    valid_from: Annotated[
+        dt.datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default today).")
+    ] = None,
+    until: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last day, inclusive (default: until revoked)."),
+    ] = None,
+) -> None:
+    """Grant a department another department's conditional fields for one purpose."""
+    from hub.credentials import UnknownDepartmentError
+    from hub.grants import UnknownPurposeError, grant_registry
+
+    try:
+        grant = grant_registry(get_settings()).create(
+            department,
+            purpose,
+            approved_by=approved_by,
+            basis=basis,
+            unmasked=unmasked,
+            valid_from=valid_from.date() if valid_from else None,
+            valid_until=until.date() if until else None,
+        )
+    except (UnknownDepartmentError, UnknownPurposeError, ValueError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from error
+    console.print(f"grant_id\t{grant.grant_id}")
+    console.print(
+        f"{grant.department} may read conditional fields for {grant.purpose}, personal data "
+        f"{'unmasked' if grant.unmasked else 'masked'}, from {grant.valid_from} "
+        f"{f'to {grant.valid_until}' if grant.valid_until else 'until revoked'}."
+    )
+
+
+@grants_app.command("revoke")
+def grants_revoke(grant_id: Annotated[str, typer.Argument(help="The grant id to revoke.")]) -> None:
+    """Revoke a grant: it opens nothing from now on (the API applies it within seconds)."""
+    from hub.grants import UnknownGrantError, grant_registry
+
+    try:
+        revoked = grant_registry(get_settings()).revoke(grant_id)
+    except UnknownGrantError as error:
+        console.print(f"[red]{error.args[0]}[/red]")
+        raise typer.Exit(code=2) from error
+    assert revoked.revoked_at is not None
+    console.print(f"{revoked.grant_id} ({revoked.department}) revoked at {revoked.revoked_at.isoformat()}")
+
+
+@grants_app.command("list")
+def grants_list(
+    department: Annotated[str | None, typer.Option(help="Only this department's grants.")] = None,
+) -> None:
+    """Every grant, expired and revoked ones too: id, department, purpose, masking, days, status,
+    approver, basis."""
+    from hub.credentials import utc_now
+    from hub.grants import grant_registry
+
+    now = utc_now()
+    grants = grant_registry(get_settings()).list_grants(department)
+    for g in grants:
+        days = f"{g.valid_from}..{g.valid_until or ''}"
+        masking = "unmasked" if g.unmasked else "masked"
+        console.print(
+            f"{g.grant_id}\t{g.department}\t{g.purpose}\t{masking}\t{days}\t{g.status(now)}\t"
+            f"{g.approved_by}\t{g.basis}"
+        )
+    console.print(f"{len(grants)} grants, {sum(g.active(now) for g in grants)} active")

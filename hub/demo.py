@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import httpx
@@ -20,7 +21,13 @@ from hub.serving import BackgroundServer
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import read_table_rows
 
+if TYPE_CHECKING:
+    from hub.credentials import NewCredential
+
 Step = Callable[[str], None]
+# The department whose window the demo plays when it asks the API for a profile.
+DEMO_DEPARTMENT = "market_regulation"
+DEMO_PURPOSE = "approval_handling"
 
 
 def stepper(console: Console) -> Step:
@@ -80,15 +87,71 @@ def report_run(settings: Settings, step: Step) -> list[str]:
 
 
 def serve_and_show(settings: Settings, subject_id: str, console: Console, step: Step, stay_up: bool) -> None:
+    """Serve the API and ask it for a profile the way a department's window system does."""
+    from hub.credentials import credential_registry
+    from hub.grants import grant_registry
+
+    registry = credential_registry(settings)
+    grants = grant_registry(settings)
+    # A client and a grant for this run only: the secret is printed for the curl commands below,
+    # and both are revoked when the demo ends, so they open nothing afterwards.
+    client = registry.create(DEMO_DEPARTMENT, note="hub demo; revoked when the demo ends")
+    step(f"API client {client.client_id} created for {DEMO_DEPARTMENT} (hub credentials create)")
+    try:
+        # Masked, so the profile shows all three treatments: other departments' conditional
+        # fields with personal data masked, their not-shared fields withheld, its own records whole.
+        grant = grants.create(
+            DEMO_DEPARTMENT,
+            DEMO_PURPOSE,
+            approved_by="hub demo",
+            basis="hub demo; revoked when the demo ends",
+        )
+        step(f"grant {grant.grant_id}: {DEMO_PURPOSE}, personal data masked (hub grants create)")
+        try:
+            show_profile(settings, subject_id, client, console, step, stay_up=stay_up)
+        finally:
+            grants.revoke(grant.grant_id)
+            step(f"grant {grant.grant_id} revoked")
+    finally:
+        registry.revoke(client.client_id)
+        step(f"API client {client.client_id} revoked")
+
+
+def show_profile(
+    settings: Settings, subject_id: str, client: NewCredential, console: Console, step: Step, *, stay_up: bool
+) -> None:
+    """Serve the API, get a token with `client` and print the profile its department sees."""
     from api.main import create_app
 
+    client_id, client_secret = client.client_id, client.secret
     with BackgroundServer(create_app(settings), settings.api_host, settings.api_port) as server:
-        url = f"{server.url}/v1/subjects/{subject_id}"
-        step(f"API up; GET {url}")
-        response = httpx.get(url, timeout=30)
+        token_url = f"{server.url}/v1/token"
+        issued = httpx.post(
+            token_url,
+            data={"grant_type": "client_credentials"},
+            auth=(client_id, client_secret),
+            timeout=30,
+        )
+        issued.raise_for_status()
+        token = issued.json()["access_token"]
+        url = f"{server.url}/v1/subjects/{subject_id}?purpose={DEMO_PURPOSE}"
+        step(f"API up; a token from POST {token_url}, then GET {url}")
+        response = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         response.raise_for_status()
-        console.print_json(json.dumps(response.json(), ensure_ascii=False))
-        console.print(f"\nAsk again with:\n  curl -s {url}\n")
+        profile = response.json()
+        console.print_json(json.dumps(profile, ensure_ascii=False))
+        withheld = ", ".join(
+            f"{w['field']} of {w['department'] or 'several departments'} ({w['sharing_class']})"
+            for w in profile["withheld"]
+        )
+        step(f"{DEMO_DEPARTMENT} sees masked: {', '.join(profile['masked']) or 'nothing'}")
+        step(f"withheld from {DEMO_DEPARTMENT}: {withheld or 'nothing'}")
+        console.print(
+            f"\nAsk again with (the token is valid for {issued.json()['expires_in']} seconds):\n"
+            f"  curl -s -H 'Authorization: Bearer {token}' '{url}'\n"
+            "A new token:\n"
+            f"  curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials {token_url}\n"
+        )
         if stay_up:
             console.print("The API stays up until Ctrl-C.")
             with contextlib.suppress(KeyboardInterrupt):

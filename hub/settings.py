@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     landing_bucket: str = "hub-landing"
     lake_bucket: str = "hub-lake"
+    # The API's client credentials and the departments' grants, in a bucket of their own so access
+    # to it can be restricted apart from the lake's.
+    auth_bucket: str = "hub-auth"
 
     # Department mappings (fields and code values to the contracts); a folder of YAML files.
     mappings_dir: Path = REPO_ROOT / "contracts" / "mappings"
@@ -53,6 +56,17 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # How often the API checks the gold table for a new version, in seconds.
     api_refresh_seconds: float = Field(default=5.0, ge=0.0)
+    # HS256 key the API signs its access tokens with. Unset, the API makes a random one at start,
+    # so its tokens die with the process (and one replica cannot check another's). HS256 wants a
+    # key at least as long as its 32-byte hash.
+    token_signing_key: SecretStr | None = Field(default=None, min_length=32)
+    # Access tokens are short-lived: a leaked one is useful for minutes, not days.
+    token_lifetime_seconds: int = Field(default=900, ge=1, le=3600)
+    # How long the API trusts what it read about a client (revoked or not); a revocation takes
+    # effect within this many seconds without a storage read per request.
+    credential_cache_seconds: float = Field(default=5.0, ge=0.0)
+    # Likewise for a department's grants: a new or revoked grant applies within this many seconds.
+    grant_cache_seconds: float = Field(default=5.0, ge=0.0)
 
     @property
     def sources_dir(self) -> Path:
@@ -71,6 +85,10 @@ class Settings(BaseSettings):
     @property
     def local_lake_dir(self) -> Path:
         return self.home / "lake"
+
+    @property
+    def local_auth_dir(self) -> Path:
+        return self.home / "auth"
 
     @property
     def airflow_home(self) -> Path:

@@ -32,6 +32,13 @@ class ObjectStore(Protocol):
         ...
 
 
+def is_missing_key(error: BaseException) -> bool:
+    """Whether `get_bytes` failed because no object has the key, on either backend: the local
+    store raises FileNotFoundError, the S3 SDK an S3Error with the key's code."""
+    missing_codes = {"NoSuchKey", "NoSuchObject"}
+    return isinstance(error, FileNotFoundError) or getattr(error, "code", None) in missing_codes
+
+
 class LocalObjectStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -87,8 +94,8 @@ class S3ObjectStore:
     def exists(self, key: str) -> bool:
         try:
             self.client.stat_object(self.bucket, key)
-        except Exception as error:  # the SDK raises S3Error for a missing key
-            if getattr(error, "code", None) in {"NoSuchKey", "NoSuchObject"}:
+        except Exception as error:
+            if is_missing_key(error):
                 return False
             raise
         return True
@@ -142,6 +149,15 @@ def landing_store(settings: Settings) -> ObjectStore:
     if settings.storage == "s3":
         return S3ObjectStore(s3_client(settings), settings.landing_bucket)
     return LocalObjectStore(settings.local_landing_dir)
+
+
+def auth_store(settings: Settings) -> ObjectStore:
+    """The API's client credentials and the departments' grants: the auth bucket on S3 (created
+    when missing), or a folder under the hub's home locally, kept out of `buckets/`, which the demo
+    clears on each run."""
+    if settings.storage == "s3":
+        return bucket_store(settings, settings.auth_bucket)
+    return LocalObjectStore(settings.local_auth_dir)
 
 
 def table_uri(settings: Settings, layer: str, table: str) -> str:

@@ -28,7 +28,7 @@ from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
 from jobs.spark import get_spark
-from quality.contracts import Contract, load_code_lists, load_contract
+from quality.contracts import Contract, identity_attributes, load_code_lists, load_contract
 from quality.gx_suite import compile_suite, validate
 from quality.row_rules import (
     UNPARSED,
@@ -702,10 +702,9 @@ def _changed_subjects(
 
 
 def _identity_sharing_classes() -> dict[str, str]:
-    """The subject contract's identity attributes and their sharing classes. Its keys and type are
-    the profile's own columns, and the name is shown per department from the cases."""
-    not_attributes = {"subject_id", "subject_type", "name", "department", "updated_at"}
-    return {f.name: f.sharing_class for f in load_contract("subject").fields if f.name not in not_attributes}
+    """The subject contract's identity attributes and their sharing classes (the API reads the same
+    selection to decide who sees each)."""
+    return {f.name: f.sharing_class for f in identity_attributes()}
 
 
 def _moment(as_of: dt.datetime | None) -> dt.datetime:

@@ -145,5 +145,22 @@ def load_contract(name: str, directory: Path = CONTRACTS_DIR) -> Contract:
 
 @cache
 def load_code_lists(directory: Path = CONTRACTS_DIR) -> dict[str, frozenset[str]]:
+    return {name: frozenset(labels) for name, labels in load_code_labels(directory).items()}
+
+
+@cache
+def load_code_labels(directory: Path = CONTRACTS_DIR) -> dict[str, dict[str, str]]:
+    """Each code list's codes with their labels, in the file's order."""
     document = yaml.safe_load((directory / "code_lists.yaml").read_text(encoding="utf-8"))
-    return {name: frozenset(entry["codes"]) for name, entry in document.items()}
+    return {name: dict(entry["codes"]) for name, entry in document.items()}
+
+
+# The subject contract's fields that are the profile's own columns rather than attributes reported
+# side by side per department: its key and type, the reporting department and update time, and
+# the name, which the profile shows per department from the cases.
+NOT_IDENTITY_ATTRIBUTES = frozenset({"subject_id", "subject_type", "name", "department", "updated_at"})
+
+
+def identity_attributes() -> tuple[Field, ...]:
+    """The subject contract's fields that gold keeps per department in a profile's `identity`."""
+    return tuple(f for f in load_contract("subject").fields if f.name not in NOT_IDENTITY_ATTRIBUTES)

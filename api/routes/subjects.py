@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path
 
-from api.deps import ProfileStoreDep
+from api.access import visible_profile
+from api.deps import AccessDep, ProfileStoreDep
 from api.schemas import ProblemDetail, SubjectProfilePublic
 from hub.identifiers import check_subject_id
 
@@ -20,9 +21,25 @@ SubjectIdPath = Annotated[
 
 @router.get(
     "/{subject_id}",
-    responses={404: {"model": ProblemDetail}, 422: {"model": ProblemDetail}},
+    summary="A subject's unified profile, as the caller may see it",
+    description="Every department's records of the subject in one profile. Each value is shown, "
+    "masked or withheld by its field's sharing class (from the data contracts), the department "
+    "that reported it and the caller's grants for the stated `purpose`: unconditional fields go "
+    "to every department; conditional ones to their own department or under a grant for the "
+    "purpose; not-shared ones to their own department only. Personal data is masked unless the "
+    "caller reported it or its grant allows it unmasked. What is withheld is counted in "
+    "`withheld`, never silently dropped. There is no 403: every profile has an unconditional "
+    "part, which any department sees.",
+    responses={
+        401: {"model": ProblemDetail, "description": "No token, or one that is not valid."},
+        404: {"model": ProblemDetail, "description": "No such subject in the hub."},
+        422: {
+            "model": ProblemDetail,
+            "description": "A malformed subject id, or a missing or unknown purpose.",
+        },
+    },
 )
-def get_subject(subject_id: SubjectIdPath, store: ProfileStoreDep) -> SubjectProfilePublic:
+def get_subject(subject_id: SubjectIdPath, store: ProfileStoreDep, access: AccessDep) -> SubjectProfilePublic:
     check = check_subject_id(subject_id)
     if not check.valid:
         raise HTTPException(status_code=422, detail=f"malformed subject id: {check.reason}")
@@ -30,4 +47,5 @@ def get_subject(subject_id: SubjectIdPath, store: ProfileStoreDep) -> SubjectPro
     profile = snapshot.profiles.get(check.value)
     if profile is None:
         raise HTTPException(status_code=404, detail=f"no subject {check.value} in the hub")
-    return SubjectProfilePublic.model_validate(profile | {"gold_version": snapshot.version})
+    visible = visible_profile(profile, access)
+    return SubjectProfilePublic.model_validate(visible | {"gold_version": snapshot.version})

@@ -1,6 +1,7 @@
-"""API behaviour over real HTTP, with the serving store overridden by a hand-made snapshot."""
+"""API behaviour over real HTTP, with the serving store overridden by a hand-made snapshot.
 
-import datetime as dt
+Requests carry a bearer token a department's client got from `POST /v1/token`; tests/integration/
+test_api_auth.py covers what happens without one."""
 
 import httpx
 import pytest
@@ -10,31 +11,14 @@ from api.main import create_app
 from api.profiles import ProfileSnapshot
 from hub.serving import BackgroundServer
 from hub.settings import Settings
+from tests.api_client import bearer_headers
+from tests.profile_rows import PERSON, profile_row
 
 pytestmark = pytest.mark.integration
 
-PERSON = "11010519491231002X"
-PROFILE = {
-    "subject_id": PERSON,
-    "subject_type": "person",
-    "subject_name": "陈伟",
-    "departments": ["food_drug"],
-    "case_count": 1,
-    "open_case_count": 0,
-    "last_activity_at": dt.datetime(2026, 11, 2, 10),
-    "cases": [
-        {
-            "case_id": "SY1",
-            "department": "food_drug",
-            "item_code": "SYJ-0202-01",
-            "item_name": "小餐饮登记",
-            "channel": "window",
-            "status": "completed",
-            "received_at": dt.datetime(2026, 11, 1, 9),
-            "decided_at": dt.datetime(2026, 11, 2, 10),
-        }
-    ],
-}
+PROFILE = profile_row(PERSON)
+# Every request for subject data states why; the department these tests call as holds no grant.
+PURPOSE = {"purpose": "approval_handling"}
 
 
 class FixedStore:
@@ -50,15 +34,29 @@ def served(hub_settings: Settings):
         yield running
 
 
-def test_known_subject_returns_profile(served: BackgroundServer) -> None:
-    response = httpx.get(f"{served.url}/v1/subjects/{PERSON.lower()}")
+@pytest.fixture(scope="module")
+def auth(served: BackgroundServer, hub_settings: Settings) -> dict[str, str]:
+    return bearer_headers(hub_settings, served.url)
+
+
+def test_known_subject_returns_profile(served: BackgroundServer, auth: dict[str, str]) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/{PERSON.lower()}", params=PURPOSE, headers=auth)
     assert response.status_code == 200
-    assert response.json()["subject_name"] == "陈伟"
-    assert response.json()["gold_version"] == 7
+    body = response.json()
+    assert (body["subject_id"], body["subject_type"], body["gold_version"]) == (PERSON, "person", 7)
+    assert [c["case_id"] for c in body["cases"]] == ["SC2", "SY1"]
+    # Times are served in district time.
+    assert body["cases"][1]["received_at"] == "2026-11-01T09:00:00+08:00"
+    assert body["access"] == {
+        "department": "market_regulation",
+        "purpose": "approval_handling",
+        "grant_ids": [],
+        "unmasked": False,
+    }
 
 
-def test_unknown_subject_is_404_with_json_reason(served: BackgroundServer) -> None:
-    response = httpx.get(f"{served.url}/v1/subjects/91350100M000100Y43")
+def test_unknown_subject_is_404_with_json_reason(served: BackgroundServer, auth: dict[str, str]) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/91350100M000100Y43", params=PURPOSE, headers=auth)
     assert response.status_code == 404
     assert "91350100M000100Y43" in response.json()["detail"]
 
@@ -71,11 +69,13 @@ def test_unknown_subject_is_404_with_json_reason(served: BackgroundServer) -> No
         ("abc", "18 characters"),
     ],
 )
-def test_malformed_subject_id_is_422_with_reason(served: BackgroundServer, value: str, reason: str) -> None:
-    response = httpx.get(f"{served.url}/v1/subjects/{value}")
+def test_malformed_subject_id_is_422_with_reason(
+    served: BackgroundServer, auth: dict[str, str], value: str, reason: str
+) -> None:
+    response = httpx.get(f"{served.url}/v1/subjects/{value}", params=PURPOSE, headers=auth)
     assert response.status_code == 422
     assert reason in response.json()["detail"]
 
 
-def test_health(served: BackgroundServer) -> None:
+def test_health_needs_no_token(served: BackgroundServer) -> None:
     assert httpx.get(f"{served.url}/health").json() == {"status": "ok", "gold_version": 7, "subjects": 1}

@@ -23,6 +23,7 @@ from hub.simulator.service import create_department_api
 from hub.storage import read_table_rows, table_uri
 from jobs.departments import department_names
 from jobs.pipeline import GOLD_TABLES, lake_tables
+from tests.api_client import bearer_headers
 
 pytestmark = pytest.mark.integration
 
@@ -140,7 +141,12 @@ def test_catch_up_backfill_and_reruns(airflow_configured: Settings, sent, spark,
     assert shared, "no subject has cases in three departments"
     with BackgroundServer(create_app(settings)) as served:
         subject = shared[0]
-        body = httpx.get(f"{served.url}/v1/subjects/{subject['subject_id']}").json()
+        auth = bearer_headers(settings, served.url)
+        body = httpx.get(
+            f"{served.url}/v1/subjects/{subject['subject_id']}",
+            params={"purpose": "approval_handling"},
+            headers=auth,
+        ).json()
         assert set(body["departments"]) == set(subject["departments"])
         assert httpx.get(f"{served.url}/health").json()["subjects"] == len(profiles)
 

@@ -13,6 +13,7 @@ from hub.settings import Settings
 from hub.simulator import simulate
 from hub.storage import bucket_store, delta_rs_location, landing_store, s3_client
 from jobs import pipeline
+from tests.api_client import bearer_headers
 from tests.conftest import MinioServer
 
 pytestmark = pytest.mark.integration
@@ -76,7 +77,13 @@ def test_pipeline_on_minio_lands_builds_and_serves(
     profiles = DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
     assert len(profiles) == built["subjects"] > 0
     subject = next(p for p in profiles if len(p["departments"]) >= 2)
+    # The API's credentials are on the store too: the client is created in its auth bucket.
     with BackgroundServer(create_app(settings)) as served:
-        body = httpx.get(f"{served.url}/v1/subjects/{subject['subject_id']}").json()
+        auth = bearer_headers(settings, served.url)
+        body = httpx.get(
+            f"{served.url}/v1/subjects/{subject['subject_id']}",
+            params={"purpose": "approval_handling"},
+            headers=auth,
+        ).json()
     assert body["departments"] == sorted(subject["departments"])
     assert {c["department"] for c in body["cases"]} == set(subject["departments"])

@@ -1,7 +1,13 @@
+import datetime as dt
+from collections.abc import Iterator
+
 import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
+from hub.credentials import credential_registry
+from hub.grants import grant_registry
+from hub.settings import DISTRICT_TIMEZONE, Settings, get_settings
 
 pytestmark = pytest.mark.unit
 
@@ -25,3 +31,151 @@ def test_lake_commands_name_the_known_tables_for_an_unknown_one() -> None:
     assert result.exit_code == 2
     assert "unknown table 'gold.subject_profil'" in result.output
     assert "gold.subject_profile" in result.output
+
+
+@pytest.fixture
+def own_home(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A hub home of the test's own: the CLI reads its settings through the cached get_settings."""
+    monkeypatch.setenv("HUB_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def _fields(output: str) -> dict[str, str]:
+    return dict(line.split(maxsplit=1) for line in output.splitlines() if line.startswith("client_"))
+
+
+def test_credentials_create_prints_a_working_secret_once_and_list_never_shows_it(own_home: Settings) -> None:
+    created = CliRunner().invoke(
+        app, ["credentials", "create", "--department", "food_drug", "--note", "窗口"]
+    )
+    assert created.exit_code == 0, created.output
+    printed = _fields(created.output)
+    assert "shown only now" in created.output
+    registry = credential_registry(own_home)
+    credential = registry.verify(printed["client_id"], printed["client_secret"])
+    assert credential is not None
+    assert credential.department == "food_drug"
+
+    listed = CliRunner().invoke(app, ["credentials", "list"])
+    assert listed.exit_code == 0
+    assert listed.output.split()[:2] == [printed["client_id"], "food_drug"]
+    assert "active" in listed.output
+    assert "窗口" in listed.output
+    assert printed["client_secret"] not in listed.output
+    assert "argon2" not in listed.output
+
+
+def test_credentials_revoke_marks_the_client_revoked(own_home: Settings) -> None:
+    created = _fields(CliRunner().invoke(app, ["credentials", "create", "--department", "health"]).output)
+    revoked = CliRunner().invoke(app, ["credentials", "revoke", created["client_id"]])
+    assert revoked.exit_code == 0
+    assert f"{created['client_id']} (health) revoked at" in revoked.output
+    assert credential_registry(own_home).verify(created["client_id"], created["client_secret"]) is None
+    listed = CliRunner().invoke(app, ["credentials", "list"]).output
+    assert "revoked" in listed
+    assert "1 clients, 0 active" in listed
+
+
+def test_credentials_refuse_an_unknown_department_and_an_unknown_client(own_home: Settings) -> None:
+    unknown_department = CliRunner().invoke(app, ["credentials", "create", "--department", "fire"])
+    assert unknown_department.exit_code == 2
+    assert "unknown department 'fire'" in unknown_department.output
+    assert "market_regulation" in unknown_department.output
+    unknown_client = CliRunner().invoke(app, ["credentials", "revoke", "health-0123456789abcdef"])
+    assert unknown_client.exit_code == 2
+    assert "no client 'health-0123456789abcdef'" in unknown_client.output
+    assert credential_registry(own_home).list_credentials() == []
+
+
+def _grant_id(output: str) -> str:
+    (line,) = [line for line in output.splitlines() if line.startswith("grant_id")]
+    return line.split()[1]
+
+
+GRANT = ["grants", "create", "--department", "food_drug", "--approved-by", "王主任"]
+HEALTH_GRANT = ["--purpose", "supervision", "--basis", "agreement 8"]
+
+
+def test_grants_create_records_a_grant_the_api_will_apply(own_home: Settings) -> None:
+    created = CliRunner().invoke(
+        app,
+        [
+            *GRANT,
+            "--purpose",
+            "supervision",
+            "--basis",
+            "区政务办〔2026〕12号",
+            "--unmasked",
+            "--until",
+            "2027-06-30",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    grant = grant_registry(own_home).get(_grant_id(created.output))
+    assert grant is not None
+    assert (grant.department, grant.purpose, grant.unmasked, grant.valid_until, grant.basis) == (
+        "food_drug",
+        "supervision",
+        True,
+        dt.date(2027, 6, 30),
+        "区政务办〔2026〕12号",
+    )
+    assert "personal data unmasked" in created.output
+    assert "to 2027-06-30" in created.output
+
+
+def test_grants_list_and_revoke(own_home: Settings) -> None:
+    first = _grant_id(
+        CliRunner().invoke(app, [*GRANT, "--purpose", "statistics", "--basis", "agreement 7"]).output
+    )
+    health = CliRunner().invoke(
+        app,
+        ["grants", "create", "--department", "health", "--approved-by", "李科长", *HEALTH_GRANT],
+    )
+    assert health.exit_code == 0, health.output
+    revoked = CliRunner().invoke(app, ["grants", "revoke", first])
+    assert revoked.exit_code == 0, revoked.output
+    assert f"{first} (food_drug) revoked at" in revoked.output
+
+    everything = CliRunner().invoke(app, ["grants", "list"]).output
+    assert "2 grants, 1 active" in everything
+    food_drug = CliRunner().invoke(app, ["grants", "list", "--department", "food_drug"]).output
+    assert food_drug.splitlines()[0].split()[:6] == [
+        first,
+        "food_drug",
+        "statistics",
+        "masked",
+        f"{dt.datetime.now(DISTRICT_TIMEZONE).date()}..",
+        "revoked",
+    ]
+    assert "agreement 7" in food_drug
+    assert "health" not in food_drug
+    assert "1 grants, 0 active" in food_drug
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--purpose", "marketing", "--basis", "x"], "unknown purpose 'marketing'"),
+        (["--purpose", "statistics", "--basis", " "], "needs its basis"),
+        (
+            ["--purpose", "statistics", "--basis", "x", "--from", "2027-01-02", "--until", "2027-01-01"],
+            "cannot start",
+        ),
+    ],
+)
+def test_grants_create_refuses_what_cannot_be_granted(
+    own_home: Settings, arguments: list[str], message: str
+) -> None:
+    refused = CliRunner().invoke(app, [*GRANT, *arguments])
+    assert refused.exit_code == 2
+    assert message in refused.output
+    assert grant_registry(own_home).list_grants() == ()
+
+
+def test_grants_revoke_an_unknown_grant(own_home: Settings) -> None:
+    refused = CliRunner().invoke(app, ["grants", "revoke", "food_drug-statistics-0123456789abcdef"])
+    assert refused.exit_code == 2
+    assert "no grant 'food_drug-statistics-0123456789abcdef'" in refused.output
