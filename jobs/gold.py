@@ -15,6 +15,9 @@ from pyspark.sql import functions as F
 from hub.working_days import WorkingCalendar
 from quality.row_rules import CalendarArrays
 
+# The risk_tier code list, lowest first: a subject's tier is the highest of its items'.
+RISK_TIERS = ("low", "general", "high")
+
 
 def _source() -> Column:
     """Lineage of a silver row back to its bronze record."""
@@ -207,7 +210,7 @@ def subject_profile(
         "promised_deadline",
         _source().alias("source"),
     )
-    risk_rank = F.create_map(F.lit("low"), F.lit(1), F.lit("medium"), F.lit(2), F.lit("high"), F.lit(3))
+    risk_rank = F.create_map(*[F.lit(x) for rank, tier in enumerate(RISK_TIERS) for x in (tier, rank)])
     with_risk = cases.join(F.broadcast(items.select("item_code", "risk_tier")), "item_code", "left")
     disagreeing = F.filter(
         F.array(*[F.when(F.count_distinct(c) > 1, F.lit(c)) for c in ("subject_name", "subject_type")]),

@@ -242,7 +242,7 @@ def test_the_profile_joins_cases_certificates_materials_and_alerts(spark: SparkS
         ALERTS,
     )
     items = spark.createDataFrame(
-        [("MR1", "low"), ("FD1", "medium"), ("H1", "low")], "item_code string, risk_tier string"
+        [("MR1", "low"), ("FD1", "general"), ("H1", "low")], "item_code string, risk_tier string"
     )
     subjects = spark.createDataFrame(
         [
@@ -337,7 +337,7 @@ def test_the_profile_joins_cases_certificates_materials_and_alerts(spark: SparkS
         ["food_drug", "market_regulation"],
         2,
         1,
-        "medium",
+        "general",
     )
     assert [c.case_id for c in s1.cases] == ["C2", "C1"]
     assert (s1.cases[0].source.batch_id, s1.cases[0].source.line) == ("b1", 7)

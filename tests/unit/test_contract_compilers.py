@@ -50,3 +50,10 @@ def test_a_reference_without_its_table_is_an_error() -> None:
 def test_decimal_types_keep_precision() -> None:
     schema = spark_schema(load_contract("approval_item"))
     assert schema["fee_standard"].dataType.simpleString() == "decimal(12,2)"
+
+
+def test_gold_ranks_exactly_the_risk_tiers_of_the_code_list() -> None:
+    # A tier missing from the ranking would drop out of a subject's highest tier.
+    from jobs.gold import RISK_TIERS
+
+    assert sorted(RISK_TIERS) == sorted(load_code_lists()["risk_tier"])
