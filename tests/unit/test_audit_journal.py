@@ -34,7 +34,7 @@ pytestmark = pytest.mark.unit
 AT = dt.datetime(2026, 11, 26, 1, tzinfo=dt.UTC)
 
 
-def _record(subject_id: str = PERSON, department: str = "food_drug", minute: int = 0) -> AuditRecord:
+def audit_record(subject_id: str = PERSON, department: str = "food_drug", minute: int = 0) -> AuditRecord:
     return AuditRecord(
         record_id=str(uuid.uuid4()),
         request_id=uuid.uuid4().hex,
@@ -90,7 +90,7 @@ def _table_rows(location: Path) -> list[dict[str, Any]]:
 
 def test_each_append_is_a_whole_line_in_the_file_when_it_returns(tmp_path: Path) -> None:
     journal = _journal(tmp_path)
-    first, second = _record(), _record(ENTITY, "health", minute=1)
+    first, second = audit_record(), audit_record(ENTITY, "health", minute=1)
     journal.append(first)
     (segment,) = _open(tmp_path)
     # Read through another file description: nothing waits in a buffer of the journal's.
@@ -106,10 +106,10 @@ def test_each_append_is_a_whole_line_in_the_file_when_it_returns(tmp_path: Path)
 
 
 def test_a_segment_is_sealed_at_its_size_at_its_age_and_when_the_journal_closes(tmp_path: Path) -> None:
-    line = len(_record().to_json_line())
+    line = len(audit_record().to_json_line())
     clock = Monotonic()
     journal = _journal(tmp_path, max_bytes=3 * line, clock=clock)
-    records = [_record(minute=i) for i in range(7)]
+    records = [audit_record(minute=i) for i in range(7)]
     for record in records:
         journal.append(record)
     # Three records a segment: two sealed, the seventh in the open one.
@@ -123,9 +123,9 @@ def test_a_segment_is_sealed_at_its_size_at_its_age_and_when_the_journal_closes(
     journal.seal_if_due()
     assert (len(_sealed(tmp_path)), len(_open(tmp_path))) == (3, 0)
 
-    journal.append(late := _record(minute=8))
+    journal.append(late := audit_record(minute=8))
     clock.now += 600
-    journal.append(later := _record(minute=9))  # the first append after its age seals it
+    journal.append(later := audit_record(minute=9))  # the first append after its age seals it
     assert len(_sealed(tmp_path)) == 4
     journal.close()
     assert _all_records(tmp_path) == [*records, late, later]
@@ -142,14 +142,14 @@ def test_appends_from_many_threads_never_interleave_nor_get_lost(
 
     monkeypatch.setattr(hub.audit, "_write_some", in_halves)
     # Small segments, so threads also race to seal and open them.
-    journal = _journal(tmp_path, max_bytes=8 * len(_record().to_json_line()))
+    journal = _journal(tmp_path, max_bytes=8 * len(audit_record().to_json_line()))
     written: list[str] = []
     start = threading.Barrier(8)
 
     def append_many() -> None:
         start.wait()
         for _ in range(30):
-            record = _record()
+            record = audit_record()
             journal.append(record)
             written.append(record.record_id)
 
@@ -168,7 +168,7 @@ def test_a_failed_sync_leaves_no_partial_record_and_the_next_append_opens_a_new_
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     journal = _journal(tmp_path)
-    kept = _record()
+    kept = audit_record()
     journal.append(kept)
     (segment,) = _open(tmp_path)
 
@@ -177,12 +177,12 @@ def test_a_failed_sync_leaves_no_partial_record_and_the_next_append_opens_a_new_
 
     monkeypatch.setattr(hub.audit, "_sync", disk_fails)
     with pytest.raises(OSError, match="Input/output"):
-        journal.append(_record())
+        journal.append(audit_record())
     monkeypatch.undo()
     # The response that record belonged to is refused, so no trace of it stays.
     assert segment.read_bytes() == kept.to_json_line()
 
-    journal.append(after := _record())
+    journal.append(after := audit_record())
     journal.close()
     assert len(_sealed(tmp_path)) == 2
     assert _all_records(tmp_path) == [kept, after]
@@ -191,7 +191,7 @@ def test_a_failed_sync_leaves_no_partial_record_and_the_next_append_opens_a_new_
 def test_shipping_moves_sealed_segments_into_a_table_delta_rs_reads_and_removes_them(tmp_path: Path) -> None:
     journal_dir, table = tmp_path / "journal", tmp_path / "lake" / "audit" / "access_log"
     journal = _journal(journal_dir)
-    records = [_record(minute=i) for i in range(3)]
+    records = [audit_record(minute=i) for i in range(3)]
     for record in records:
         journal.append(record)
     journal.close()
@@ -216,7 +216,7 @@ def test_shipping_moves_sealed_segments_into_a_table_delta_rs_reads_and_removes_
 def test_the_open_segment_of_a_running_journal_is_left_alone(tmp_path: Path) -> None:
     journal_dir, table = tmp_path / "journal", tmp_path / "access_log"
     journal = _journal(journal_dir)
-    journal.append(_record())
+    journal.append(audit_record())
     (segment,) = _open(journal_dir)
 
     report = ship_journal(journal_dir, str(table), {})
@@ -232,8 +232,8 @@ def test_the_open_segment_of_a_running_journal_is_left_alone(tmp_path: Path) -> 
 def test_a_segment_a_killed_process_left_open_is_shipped_and_its_torn_last_line_kept(tmp_path: Path) -> None:
     journal_dir, table = tmp_path / "journal", tmp_path / "access_log"
     journal_dir.mkdir()
-    records = [_record(minute=i) for i in range(3)]
-    torn = _record(minute=3).to_json_line()[:40]
+    records = [audit_record(minute=i) for i in range(3)]
+    torn = audit_record(minute=3).to_json_line()[:40]
     # What a process killed in the middle of a write leaves: an open segment nobody holds a lock on.
     orphan = journal_dir / "20261126T010000000000Z-4242-00000000deadbeef.open.jsonl"
     orphan.write_bytes(b"".join(r.to_json_line() for r in records) + torn)
@@ -254,7 +254,7 @@ def test_shipping_again_after_a_crash_between_commit_and_removal_adds_no_duplica
     journal_dir, table = tmp_path / "journal", tmp_path / "access_log"
     journal = _journal(journal_dir)
     for i in range(4):
-        journal.append(_record(minute=i))
+        journal.append(audit_record(minute=i))
     journal.close()
     (segment,) = _sealed(journal_dir)
 
@@ -281,7 +281,7 @@ def test_the_access_log_reads_the_table_and_the_journal_each_record_once(
     settings = hub_settings.model_copy(update={"home": tmp_path})
     location = tmp_path / "lake" / "audit" / "access_log"
     journal = AuditJournal.for_settings(settings)
-    shipped = [_record(minute=1), _record(ENTITY, minute=2), _record(minute=3)]
+    shipped = [audit_record(minute=1), audit_record(ENTITY, minute=2), audit_record(minute=3)]
     for record in shipped:
         journal.append(record)
     journal.close()
@@ -290,8 +290,8 @@ def test_the_access_log_reads_the_table_and_the_journal_each_record_once(
     assert hub.audit.ship(settings).rows == 3
     monkeypatch.undo()
     assert len(_sealed(settings.audit_journal)) == 1
-    journal.append(pending := _record(department="health", minute=4))
-    journal.append(_record(ENTITY, minute=5))
+    journal.append(pending := audit_record(department="health", minute=4))
+    journal.append(audit_record(ENTITY, minute=5))
 
     log = read_access_log(settings, PERSON)
     assert [r.record_id for r in log] == [pending.record_id, shipped[2].record_id, shipped[0].record_id]
