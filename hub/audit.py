@@ -398,7 +398,10 @@ def _seal_orphans(directory: Path, report: ShipReport) -> None:
                 continue
             # Whatever the dead process wrote reached the file; make it durable before sealing.
             os.fsync(fd)
-            os.rename(path, path.with_name(f"{_segment_name(path)}{SEALED_SUFFIX}"))
+            try:
+                os.rename(path, path.with_name(f"{_segment_name(path)}{SEALED_SUFFIX}"))
+            except FileNotFoundError:
+                continue  # its process sealed it, and let go of it, since the listing
             _sync_directory(directory)
             report.sealed_orphans.append(_segment_name(path))
         finally:
