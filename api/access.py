@@ -258,6 +258,7 @@ class _Viewer:
         self.access = access
         self.withheld: Counter[tuple[str, str | None, str]] = Counter()
         self.masked: set[str] = set()
+        self.returned: set[str] = set()
 
     def value(self, path: str, rule: FieldRule, owner: str | None, value: Any) -> Any:
         # An absent value has nothing to withhold.
@@ -265,9 +266,11 @@ class _Viewer:
             return value
         verdict = self.access.verdict(rule, owner)
         if verdict == "shown":
+            self.returned.add(path)
             return value
         if verdict == "masked":
             self.masked.add(path)
+            self.returned.add(path)
             return _masked(value, rule.mask)
         self.withheld[(path, owner, verdict)] += 1
         return None
@@ -301,6 +304,7 @@ class _Viewer:
             if verdict in ("shown", "masked"):
                 # An attribute's name is no personal data even when its values are.
                 shown.append(attribute)
+                self.returned.add("conflicts")
             else:
                 # Counted under "conflicts" alone: the attribute's name is what is withheld.
                 self.withheld[("conflicts", None, verdict)] += 1
@@ -327,13 +331,16 @@ class _Viewer:
                 )
             ],
             "masked": sorted(self.masked),
+            # Not served: what the audit records as returned, with `withheld` and `masked`.
+            "returned": sorted(self.returned),
         }
 
 
 def visible_profile(
     row: Mapping[str, Any], access: Access, policy: SharingPolicy | None = None
 ) -> dict[str, Any]:
-    """What `access` may see of a gold profile row, with what it may not listed in `withheld`."""
+    """What `access` may see of a gold profile row, with what it may not listed in `withheld`, and
+    the paths of the values it is given (shown or masked) in `returned`, for the audit."""
     policy = policy or sharing_policy()
     viewer = _Viewer(access)
     visible: dict[str, Any] = {"subject_id": row["subject_id"]}

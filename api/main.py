@@ -1,18 +1,25 @@
-"""Application factory: wires settings, the serving store, the credential and grant registries and
-the routers."""
+"""Application factory: wires settings, the serving store, the credential and grant registries, the
+audit journal and the routers."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.access import sharing_policy
+from api.audit import AuditMiddleware
 from api.cache import ReadThroughCache
 from api.profiles import ProfileStore
-from api.routes import auth, grants, health, subjects
+from api.routes import access_log, auth, grants, health, subjects
 from api.schemas import ProblemDetail
 from api.tokens import access_tokens
+from hub.audit import AuditJournal
 from hub.credentials import credential_registry
 from hub.grants import grant_registry
 from hub.settings import Settings, get_settings
@@ -28,9 +35,30 @@ def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(ProblemDetail(detail=reasons).model_dump(), status_code=422)
 
 
+async def _seal_when_due(journal: AuditJournal) -> None:
+    # An idle API still seals its segment on time, so its last records reach the lake.
+    while True:
+        await asyncio.sleep(min(60.0, journal.max_segment_seconds))
+        await run_in_threadpool(journal.seal_if_due)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    journal: AuditJournal = app.state.audit_journal
+    sealer = asyncio.create_task(_seal_when_due(journal))
+    try:
+        yield
+    finally:
+        sealer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sealer
+        journal.close()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="Approval data-sharing hub",
         version="0.1.0",
         description="Unified subject profiles drawn from every department's approval records. "
@@ -49,10 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cached_grants = ReadThroughCache(
         grant_registry(settings).for_department, settings.grant_cache_seconds
     )
+    app.state.audit_journal = AuditJournal.for_settings(settings)
+    app.add_middleware(AuditMiddleware, journal=app.state.audit_journal)
     app.add_exception_handler(auth.TokenRequestError, auth.token_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(subjects.router)
+    app.include_router(access_log.router)
     app.include_router(grants.router)
     return app

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from hub.audit import AuditRecord
+
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
@@ -193,6 +195,66 @@ class GrantPublic(BaseModel):
     created_at: LocalDatetime
     revoked_at: LocalDatetime | None
     status: Literal["active", "not_yet_valid", "expired", "revoked"] = Field(description="Its status now.")
+
+
+class WithheldCountPublic(BaseModel):
+    field: str
+    department: str | None
+    sharing_class: str
+    count: int
+
+
+class AccessLogEntryPublic(BaseModel):
+    """One request for the subject's data, as the audit recorded it."""
+
+    request_id: str = Field(description="The X-Request-ID its response carried.")
+    at: LocalDatetime
+    department: str = Field(description="The department of the client that asked.")
+    client_id: str
+    purpose: str | None = Field(description="The purpose it stated, as stated; null when none was.")
+    endpoint: str = Field(description="`subject_profile` or `subject_access_log`.")
+    status: int = Field(description="The HTTP status it was answered with.")
+    outcome: str = Field(
+        description="shown, not_found, invalid_subject_id, invalid_purpose, invalid_request or error."
+    )
+    gold_version: int | None = Field(description="The gold version a profile was read from.")
+    grant_ids: list[str] = Field(description="The grants that applied to what it got.")
+    fields_returned: list[str] = Field(description="The fields it got values of (shown or masked).")
+    fields_masked: list[str]
+    fields_withheld: list[WithheldCountPublic]
+
+    @classmethod
+    def from_record(cls, record: AuditRecord) -> AccessLogEntryPublic:
+        return cls(
+            request_id=record.request_id,
+            at=record.at,
+            department=record.department,
+            client_id=record.client_id,
+            purpose=record.purpose,
+            endpoint=record.endpoint,
+            status=record.status,
+            outcome=record.outcome,
+            gold_version=record.gold_version,
+            grant_ids=list(record.grant_ids),
+            fields_returned=list(record.fields_returned),
+            fields_masked=list(record.fields_masked),
+            fields_withheld=[
+                WithheldCountPublic.model_validate(w, from_attributes=True) for w in record.fields_withheld
+            ],
+        )
+
+
+class AccessLogPublic(BaseModel):
+    """Who asked for a subject's data (统一主体访问记录)."""
+
+    subject_id: str
+    scope: Literal["own_department", "all_departments"] = Field(
+        description="Whose requests are listed: the caller's department's, or, under a supervision "
+        "grant with the purpose `supervision`, every department's."
+    )
+    access: AccessPublic
+    total: int = Field(description="How many requests are in scope; `entries` holds the newest.")
+    entries: list[AccessLogEntryPublic] = Field(description="Newest first.")
 
 
 class HealthPublic(BaseModel):

@@ -34,6 +34,11 @@ grants_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(grants_app, name="grants")
+audit_app = typer.Typer(
+    help="The audit trail of requests for subject data: ship the API's journal to the lake.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
 TableArgument = Annotated[str, typer.Argument(help="layer.name, e.g. gold.subject_profile")]
 console = Console(soft_wrap=True)
 
@@ -364,3 +369,23 @@ def grants_list(
             f"{g.approved_by}\t{g.basis}"
         )
     console.print(f"{len(grants)} grants, {sum(g.active(now) for g in grants)} active")
+
+
+@audit_app.command("ship")
+def audit_ship() -> None:
+    """Append the API's sealed audit journal segments, and those a stopped API left open, to the
+    lake's audit/access_log table, each once, and remove them from the journal."""
+    from hub.audit import ship
+
+    report = ship(get_settings())
+    console.print(
+        f"{report.rows} records from {len(report.shipped)} segments shipped"
+        + (f", {len(report.already_shipped)} shipped before" if report.already_shipped else "")
+        + (f", {len(report.sealed_orphans)} left open by a stopped API" if report.sealed_orphans else "")
+        + f"; {len(report.live)} segments still open"
+    )
+    if report.unreadable_lines:
+        console.print(
+            f"[red]{report.unreadable_lines} unreadable lines: their segments are kept in "
+            f"{get_settings().audit_journal / 'rejected'}[/red]"
+        )

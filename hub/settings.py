@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     credential_cache_seconds: float = Field(default=5.0, ge=0.0)
     # Likewise for a department's grants: a new or revoked grant applies within this many seconds.
     grant_cache_seconds: float = Field(default=5.0, ge=0.0)
+    # Where the API journals an audit record of each request for subject data before answering
+    # it; unset, `audit/journal` under the home. On a disk that outlives the API's process and
+    # host, and reachable by whoever runs `hub audit ship`.
+    audit_journal_dir: Path | None = None
+    # A journal segment is sealed (and can be shipped to the lake) at this size or age, whichever
+    # comes first, and when the API stops.
+    audit_segment_max_bytes: int = Field(default=16 * 1024 * 1024, ge=4096)
+    audit_segment_max_seconds: float = Field(default=600.0, gt=0.0)
 
     @property
     def sources_dir(self) -> Path:
@@ -89,6 +97,10 @@ class Settings(BaseSettings):
     @property
     def local_auth_dir(self) -> Path:
         return self.home / "auth"
+
+    @property
+    def audit_journal(self) -> Path:
+        return self.audit_journal_dir or self.home / "audit" / "journal"
 
     @property
     def airflow_home(self) -> Path:

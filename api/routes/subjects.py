@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path
 
 from api.access import visible_profile
+from api.audit import AuditDep, SubjectAccess
 from api.deps import AccessDep, ProfileStoreDep
 from api.schemas import ProblemDetail, SubjectProfilePublic
 from hub.identifiers import check_subject_id
@@ -29,7 +30,9 @@ SubjectIdPath = Annotated[
     "purpose; not-shared ones to their own department only. Personal data is masked unless the "
     "caller reported it or its grant allows it unmasked. What is withheld is counted in "
     "`withheld`, never silently dropped. There is no 403: every profile has an unconditional "
-    "part, which any department sees.",
+    "part, which any department sees. Every request with a valid token is audited (see "
+    "`/v1/subjects/{subject_id}/access-log`); its response carries the audit's `X-Request-ID`.",
+    dependencies=[Depends(SubjectAccess("subject_profile"))],
     responses={
         401: {"model": ProblemDetail, "description": "No token, or one that is not valid."},
         404: {"model": ProblemDetail, "description": "No such subject in the hub."},
@@ -37,15 +40,28 @@ SubjectIdPath = Annotated[
             "model": ProblemDetail,
             "description": "A malformed subject id, or a missing or unknown purpose.",
         },
+        503: {"model": ProblemDetail, "description": "The request could not be audited."},
     },
 )
-def get_subject(subject_id: SubjectIdPath, store: ProfileStoreDep, access: AccessDep) -> SubjectProfilePublic:
+def get_subject(
+    subject_id: SubjectIdPath, store: ProfileStoreDep, access: AccessDep, audit: AuditDep
+) -> SubjectProfilePublic:
     check = check_subject_id(subject_id)
     if not check.valid:
+        audit.outcome = "invalid_subject_id"
         raise HTTPException(status_code=422, detail=f"malformed subject id: {check.reason}")
+    audit.subject_id = check.value
     snapshot = store.snapshot()
+    audit.gold_version = snapshot.version
     profile = snapshot.profiles.get(check.value)
     if profile is None:
+        audit.outcome = "not_found"
         raise HTTPException(status_code=404, detail=f"no subject {check.value} in the hub")
     visible = visible_profile(profile, access)
+    audit.returned(
+        visible.pop("returned"),
+        grant_ids=visible["access"]["grant_ids"],
+        masked=visible["masked"],
+        withheld=visible["withheld"],
+    )
     return SubjectProfilePublic.model_validate(visible | {"gold_version": snapshot.version})

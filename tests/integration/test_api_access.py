@@ -222,7 +222,7 @@ def test_the_openapi_document_requires_a_purpose_and_declares_the_errors(served:
     assert purpose["in"] == "query"
     assert sorted(purpose["schema"]["enum"]) == ["approval_handling", "statistics", "supervision"]
     assert "审批办理" in purpose["description"]
-    assert set(operation["responses"]) == {"200", "401", "404", "422"}
+    assert set(operation["responses"]) == {"200", "401", "404", "422", "503"}
     assert operation["responses"]["422"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ProblemDetail"
     }

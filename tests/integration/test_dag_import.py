@@ -15,7 +15,7 @@ def test_dags_import_cleanly_with_owner_retries_and_tags(airflow_configured: Set
     bag = DagBag(dag_folder=str(DAGS_DIR))
     assert bag.import_errors == {}
     ingestion = {f"ingest_{d}" for d in department_names()}
-    assert set(bag.dags) == ingestion | {"build_lakehouse"}
+    assert set(bag.dags) == ingestion | {"build_lakehouse", "ship_audit"}
     for dag_id, dag in bag.dags.items():
         # The registry generates the ingestion DAGs from one file; every other DAG is named after its file.
         expected_file = "ingest_departments" if dag_id in ingestion else dag_id
@@ -40,3 +40,11 @@ def test_lakehouse_build_is_scheduled_by_the_bronze_assets(airflow_configured: S
     for department in department_names():
         load = bag.get_dag(f"ingest_{department}").get_task("load_bronze")
         assert [o.uri for o in load.outlets] == [bronze_asset_uri(department)]
+
+
+def test_the_audit_journal_is_shipped_every_hour(airflow_configured: Settings) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    ship = DagBag(dag_folder=str(DAGS_DIR)).get_dag("ship_audit")
+    assert ship.timetable.expression == "0 * * * *"
+    assert [t.task_id for t in ship.tasks] == ["ship_journal"]

@@ -179,3 +179,25 @@ def test_grants_revoke_an_unknown_grant(own_home: Settings) -> None:
     refused = CliRunner().invoke(app, ["grants", "revoke", "food_drug-statistics-0123456789abcdef"])
     assert refused.exit_code == 2
     assert "no grant 'food_drug-statistics-0123456789abcdef'" in refused.output
+
+
+def test_audit_ship_moves_the_sealed_journal_to_the_lake_once(own_home: Settings) -> None:
+    from hub.audit import AuditJournal, read_access_log
+    from tests.unit.test_audit_journal import audit_record
+
+    journal = AuditJournal.for_settings(own_home)
+    records = [audit_record(minute=i) for i in range(3)]
+    for record in records:
+        journal.append(record)
+    journal.close()
+    journal.append(still_open := audit_record(minute=4))
+
+    shipped = CliRunner().invoke(app, ["audit", "ship"])
+    assert shipped.exit_code == 0, shipped.output
+    assert "3 records from 1 segments shipped; 1 segments still open" in shipped.output
+    again = CliRunner().invoke(app, ["audit", "ship"])
+    assert "0 records from 0 segments shipped; 1 segments still open" in again.output
+    journal.close()
+    assert [r.record_id for r in read_access_log(own_home, records[0].subject_id or "")] == [
+        r.record_id for r in reversed([*records, still_open])
+    ]

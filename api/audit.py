@@ -1,0 +1,215 @@
+"""Every request for subject data leaves an audit record, on disk before its response leaves.
+
+`AuditMiddleware` gives each request an id (sent back in `X-Request-ID`) and a `PendingAudit`
+the route fills in. A route that touches subject data declares `Depends(SubjectAccess(endpoint))`:
+once the caller's token is valid, it marks the request for the audit with the caller, the subject
+asked for and the purpose stated; the route adds what it returned, withheld and masked (as
+`api.access` counted them). When the response starts, the middleware appends the record to the
+journal (`hub.audit.AuditJournal`, synced to disk) and only then lets the response go, whatever
+produced it: the route, a 404 or 422 raised on the way, a validation error, or a crash (500). If
+the record cannot be written, the client gets 503 and none of the data.
+
+A request without a valid token is not audited: it has no caller to record, and its 401 reveals
+nothing about the subject (the token is checked before anything is looked up). Auditing it would
+let anyone make the journal sync to disk at will.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import CallerDep
+from api.tokens import Caller
+from hub.audit import AuditJournal, AuditRecord, WithheldValues, utc_now
+from hub.grants import purposes
+
+log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+SCOPE_KEY = "approval_hub.audit"
+# What is recorded of a value the caller sent is cut to this length: a subject id or purpose is
+# far shorter, and a long one is only noise (the routes refuse ids over 64 characters).
+SENT_VALUE_CHARS = 64
+OUTCOME_BY_STATUS = {200: "shown", 403: "forbidden", 404: "not_found", 422: "invalid_request"}
+
+
+@dataclass
+class PendingAudit:
+    """What one request tells the audit; written by the middleware when the response starts."""
+
+    request_id: str
+    caller: Caller | None = None
+    endpoint: str | None = None
+    subject_id: str | None = None
+    purpose: str | None = None
+    outcome: str | None = None
+    gold_version: int | None = None
+    grant_ids: tuple[str, ...] = ()
+    fields_returned: tuple[str, ...] = ()
+    fields_masked: tuple[str, ...] = ()
+    fields_withheld: tuple[WithheldValues, ...] = ()
+
+    def returned(
+        self,
+        fields: list[str] | tuple[str, ...],
+        *,
+        grant_ids: list[str] | tuple[str, ...] = (),
+        masked: list[str] | tuple[str, ...] = (),
+        withheld: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+    ) -> None:
+        """The route's answer: these fields returned, under these grants; `withheld` as
+        `api.access` reports it."""
+        self.outcome = "shown"
+        self.fields_returned = tuple(fields)
+        self.grant_ids = tuple(grant_ids)
+        self.fields_masked = tuple(masked)
+        self.fields_withheld = tuple(
+            WithheldValues(w["field"], w["department"], w["sharing_class"], w["count"]) for w in withheld
+        )
+
+    def record(self, status: int) -> AuditRecord | None:
+        """The record of the response with `status`; None when the request is no subject access
+        (not marked by `SubjectAccess`, or no valid token)."""
+        if self.caller is None or self.endpoint is None:
+            return None
+        answered = status < 400
+        by_status = OUTCOME_BY_STATUS.get(status, f"http_{status}")
+        if status >= 500:
+            outcome = "error"
+        elif answered:
+            outcome = self.outcome or by_status
+        else:
+            # The refusal the route named (not_found, invalid_subject_id, invalid_purpose), or
+            # one FastAPI made (a missing parameter) named by its status.
+            outcome = self.outcome if self.outcome not in (None, "shown") else by_status
+        return AuditRecord(
+            record_id=str(uuid.uuid4()),
+            request_id=self.request_id,
+            at=utc_now(),
+            client_id=self.caller.client_id,
+            department=self.caller.department,
+            purpose=self.purpose,
+            subject_id=self.subject_id,
+            endpoint=self.endpoint,
+            status=status,
+            outcome=outcome,
+            gold_version=self.gold_version,
+            grant_ids=self.grant_ids if answered else (),
+            # An error response returns none of what the route had prepared.
+            fields_returned=self.fields_returned if answered else (),
+            fields_masked=self.fields_masked if answered else (),
+            fields_withheld=self.fields_withheld if answered else (),
+        )
+
+
+def _sent(value: str | None) -> str | None:
+    return value[:SENT_VALUE_CHARS] if value is not None else None
+
+
+class AuditMiddleware:
+    """Writes a request's audit record to the journal before its response starts to leave."""
+
+    def __init__(self, app: ASGIApp, journal: AuditJournal) -> None:
+        self.app = app
+        self.journal = journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        pending = PendingAudit(request_id=uuid.uuid4().hex)
+        scope[SCOPE_KEY] = pending
+        started = False
+        refused = False
+
+        async def send_after_audit(message: Message) -> None:
+            nonlocal started, refused
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = pending.request_id
+                if not await self._append(pending, message["status"]):
+                    refused = True
+                    await self._refuse(pending, send)
+                    return
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, send_after_audit)
+        except Exception:
+            # Answered with a 500 by the server error handler outside this middleware, after this.
+            if not started:
+                await self._append(pending, 500)
+            raise
+
+    async def _append(self, pending: PendingAudit, status: int) -> bool:
+        record = pending.record(status)
+        if record is None:
+            return True
+        try:
+            # A sync of the disk blocks: not on the event loop.
+            await run_in_threadpool(self.journal.append, record)
+        except Exception:
+            log.exception(
+                "could not journal the audit record of request %s (client %s); the response is withheld",
+                pending.request_id,
+                record.client_id,
+            )
+            return False
+        return True
+
+    async def _refuse(self, pending: PendingAudit, send: Send) -> None:
+        body = json.dumps({"detail": "the request could not be audited, so nothing is returned; retry"})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (REQUEST_ID_HEADER.lower().encode(), pending.request_id.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body.encode()})
+
+
+def pending_audit(request: Request) -> PendingAudit:
+    try:
+        pending: PendingAudit = request.scope[SCOPE_KEY]
+    except KeyError as error:
+        # Serving subject data unaudited is worse than not serving it.
+        raise RuntimeError(
+            "AuditMiddleware is not installed: subject data is never served unaudited"
+        ) from error
+    return pending
+
+
+AuditDep = Annotated[PendingAudit, Depends(pending_audit)]
+
+
+class SubjectAccess:
+    """A route dependency that marks a request for the audit as an access to subject data, once
+    its caller is known. Declared in the route's `dependencies`, it runs before the route's own
+    parameters are read, so a request refused for its purpose or subject id is audited too."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint
+
+    def __call__(self, request: Request, caller: CallerDep, pending: AuditDep) -> None:
+        pending.caller = caller
+        pending.endpoint = self.endpoint
+        # As sent; the route replaces it with the normalised id once it is checked.
+        pending.subject_id = _sent(request.path_params.get("subject_id"))
+        pending.purpose = _sent(request.query_params.get("purpose"))
+        if pending.purpose not in purposes():
+            pending.outcome = "invalid_purpose"

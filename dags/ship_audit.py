@@ -1,0 +1,40 @@
+"""Ship the API's audit journal to the lake's `audit/access_log` table, every hour.
+
+Appends the segments the API has sealed, and those a stopped API left open, each exactly once;
+the API keeps writing its open segment meanwhile. Runs where the journal is (the API's disk).
+Wiring only: the work is in hub.audit, imported inside the task.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pendulum
+from airflow.sdk import dag, task
+
+from hub.airflow_runner import task_defaults
+from hub.settings import get_settings
+
+DEFAULT_ARGS = task_defaults(get_settings())
+
+
+@dag(
+    dag_id="ship_audit",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,  # one shipper at a time; hub.audit also locks the journal
+    default_args=DEFAULT_ARGS,
+    tags=["approval-hub", "audit"],
+)
+def ship_audit() -> None:
+    @task
+    def ship_journal() -> dict[str, Any]:
+        from hub import audit
+
+        return audit.ship(get_settings()).as_dict()
+
+    ship_journal()
+
+
+ship_audit()

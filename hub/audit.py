@@ -1,0 +1,588 @@
+"""The audit trail of subject data: who asked for which subject, when, for what purpose, and what
+they got.
+
+The API appends one record per request for subject data to a journal on its own disk and makes it
+durable before the response leaves (`AuditJournal.append`); `ship_journal` later moves the sealed
+journal segments into the Delta table `audit/access_log` in the lake, which supervision reads;
+`read_access_log` reads a subject's records from both, so it is never behind the journal.
+
+The journal is a folder of JSON Lines segments. Each process that audits writes one open segment
+(`<name>.open.jsonl`), holding an exclusive `flock` on it for as long as it writes there; the
+kernel drops that lock when the process dies, SIGKILL included, which is how a shipper tells a
+live process's segment (locked: left alone) from one a killed process left open (unlocked:
+sealed and shipped). A segment is sealed (renamed `<name>.jsonl`) when it reaches its size or age
+limit and when its process stops.
+
+No FastAPI here: the CLI and the Airflow task ship without it; `api/audit.py` feeds the journal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from hub.settings import Settings
+from hub.storage import delta_rs_location
+
+log = logging.getLogger(__name__)
+
+OPEN_SUFFIX = ".open.jsonl"
+SEALED_SUFFIX = ".jsonl"
+# A segment being created, before its lock is taken: never written to. One older than this was
+# left by a process that died in between.
+CREATING_SUFFIX = ".creating"
+STALE_CREATING_SECONDS = 60.0
+REJECTED_DIR = "rejected"
+SHIP_LOCK = ".ship.lock"
+ACCESS_LOG = ("audit", "access_log")
+# One Delta commit carries at most this much journal text, so a journal that was not shipped for a
+# long time goes out in several commits instead of one that must fit in memory.
+SHIP_BATCH_BYTES = 64 * 1024 * 1024
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class WithheldValues:
+    """Values of a field the caller was not shown, as `api.access` counted them."""
+
+    field: str
+    department: str | None
+    sharing_class: str
+    count: int
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    record_id: str
+    request_id: str  # also sent to the client, in the X-Request-ID response header
+    at: dt.datetime  # UTC, when the response was decided
+    client_id: str
+    department: str
+    purpose: str | None  # as stated; None when none was
+    subject_id: str | None  # normalised when the id was valid, as sent otherwise
+    endpoint: str
+    status: int
+    outcome: str  # shown, not_found, invalid_subject_id, invalid_purpose, invalid_request, error
+    gold_version: int | None = None
+    grant_ids: tuple[str, ...] = ()
+    fields_returned: tuple[str, ...] = ()
+    fields_masked: tuple[str, ...] = ()
+    fields_withheld: tuple[WithheldValues, ...] = ()
+
+    def to_json_line(self) -> bytes:
+        # json.dumps escapes every newline inside a value, so a record is exactly one line.
+        return (
+            json.dumps(
+                asdict(self) | {"at": self.at.astimezone(dt.UTC).isoformat()},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            + "\n"
+        ).encode()
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> AuditRecord:
+        at = row["at"]
+        if isinstance(at, str):
+            at = dt.datetime.fromisoformat(at)
+        if not isinstance(at, dt.datetime) or at.tzinfo is None:
+            raise ValueError(f"record {row.get('record_id')!r}: its time is not a UTC instant")
+        return cls(
+            record_id=str(row["record_id"]),
+            request_id=str(row["request_id"]),
+            at=at.astimezone(dt.UTC),
+            client_id=str(row["client_id"]),
+            department=str(row["department"]),
+            purpose=row["purpose"],
+            subject_id=row["subject_id"],
+            endpoint=str(row["endpoint"]),
+            status=int(row["status"]),
+            outcome=str(row["outcome"]),
+            gold_version=row.get("gold_version"),
+            grant_ids=tuple(row.get("grant_ids") or ()),
+            fields_returned=tuple(row.get("fields_returned") or ()),
+            fields_masked=tuple(row.get("fields_masked") or ()),
+            fields_withheld=tuple(
+                WithheldValues(w["field"], w["department"], w["sharing_class"], int(w["count"]))
+                for w in row.get("fields_withheld") or ()
+            ),
+        )
+
+
+# The Delta table's schema. Plain types only, and written by delta-rs without table features, so
+# delta-rs readers (the API) and Spark both read it.
+ACCESS_LOG_SCHEMA = pa.schema(
+    [
+        pa.field("record_id", pa.string(), nullable=False),
+        pa.field("request_id", pa.string(), nullable=False),
+        pa.field("at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("client_id", pa.string(), nullable=False),
+        pa.field("department", pa.string(), nullable=False),
+        pa.field("purpose", pa.string()),
+        pa.field("subject_id", pa.string()),
+        pa.field("endpoint", pa.string(), nullable=False),
+        pa.field("status", pa.int32(), nullable=False),
+        pa.field("outcome", pa.string(), nullable=False),
+        pa.field("gold_version", pa.int64()),
+        pa.field("grant_ids", pa.list_(pa.string())),
+        pa.field("fields_returned", pa.list_(pa.string())),
+        pa.field("fields_masked", pa.list_(pa.string())),
+        pa.field(
+            "fields_withheld",
+            pa.list_(
+                pa.struct(
+                    [
+                        pa.field("field", pa.string()),
+                        pa.field("department", pa.string()),
+                        pa.field("sharing_class", pa.string()),
+                        pa.field("count", pa.int32()),
+                    ]
+                )
+            ),
+        ),
+        # The journal segment the row came from: what makes shipping a segment idempotent.
+        pa.field("segment", pa.string(), nullable=False),
+        pa.field("shipped_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+
+def _sync(fd: int) -> None:
+    # fdatasync skips metadata a read does not need (times), but still flushes the new length.
+    sync = getattr(os, "fdatasync", os.fsync)
+    sync(fd)
+
+
+def _write_some(fd: int, data: memoryview) -> int:
+    # A write may take only part of the line (a signal, a full disk): the caller writes the rest.
+    return os.write(fd, data)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a file created, renamed or removed in `directory` survive a crash of the machine."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+class _OpenSegment:
+    """The segment a journal appends to, locked for as long as it is open."""
+
+    def __init__(self, directory: Path, opened_at: float) -> None:
+        stamp = utc_now().strftime("%Y%m%dT%H%M%S%fZ")
+        self.name = f"{stamp}-{os.getpid()}-{secrets.token_hex(8)}"
+        self.path = directory / f"{self.name}{OPEN_SUFFIX}"
+        self.opened_at = opened_at
+        self.size = 0
+        # A failed write or sync leaves the file in doubt: it is sealed, and the next append opens
+        # a new segment.
+        self.broken = False
+        creating = directory / f"{self.name}{CREATING_SUFFIX}"
+        self.fd = os.open(creating, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        try:
+            # Locked before it takes the name a shipper looks for, so a shipper never finds an
+            # open segment unlocked while its process lives.
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            os.rename(creating, self.path)
+            _sync_directory(directory)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def write(self, line: bytes) -> None:
+        start = self.size
+        try:
+            view = memoryview(line)
+            while view:
+                written = _write_some(self.fd, view)
+                view = view[written:]
+            _sync(self.fd)
+        except BaseException:
+            self.broken = True
+            # Cut the partial line off, so the segment's lines stay whole; the caller answers
+            # without the data, so no record of it must remain either.
+            with suppress(OSError):
+                os.ftruncate(self.fd, start)
+            raise
+        self.size += len(line)
+
+    def seal(self) -> None:
+        try:
+            sealed = self.path.with_name(f"{self.name}{SEALED_SUFFIX}")
+            os.rename(self.path, sealed)
+            _sync_directory(self.path.parent)
+        finally:
+            os.close(self.fd)
+
+
+class AuditJournal:
+    """An append-only journal of audit records: each `append` is on disk when it returns.
+
+    Appends from the API's threads are serialised by a lock, so lines never interleave and the
+    segment's size and rotation are counted once; the price is one sync per request, one at a time.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        max_segment_bytes: int,
+        max_segment_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.directory = directory
+        self.max_segment_bytes = max_segment_bytes
+        self.max_segment_seconds = max_segment_seconds
+        self.monotonic = monotonic
+        self._segment: _OpenSegment | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> AuditJournal:
+        return cls(
+            settings.audit_journal, settings.audit_segment_max_bytes, settings.audit_segment_max_seconds
+        )
+
+    def append(self, record: AuditRecord) -> None:
+        line = record.to_json_line()
+        with self._lock:
+            segment = self._segment
+            if segment is not None and (
+                segment.broken
+                or (segment.size and segment.size + len(line) > self.max_segment_bytes)
+                or self._due(segment)
+            ):
+                self._seal()
+                segment = None
+            if segment is None:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                segment = self._segment = _OpenSegment(self.directory, self.monotonic())
+            segment.write(line)
+
+    def _due(self, segment: _OpenSegment) -> bool:
+        return self.monotonic() - segment.opened_at >= self.max_segment_seconds
+
+    def seal_if_due(self) -> None:
+        """Seal the open segment once it is old enough, even when no request comes to do it, so
+        an idle API's records still reach the table."""
+        with self._lock:
+            if self._segment is not None and self._due(self._segment):
+                self._seal()
+
+    def close(self) -> None:
+        """Seal the open segment (the API stops); a later append opens a new one."""
+        with self._lock:
+            self._seal()
+
+    def _seal(self) -> None:
+        if self._segment is not None:
+            segment, self._segment = self._segment, None
+            segment.seal()
+
+
+@dataclass(frozen=True)
+class SegmentContents:
+    records: list[AuditRecord]
+    # (line number, raw bytes) of the lines that are not a record; a last line without its newline
+    # is one: a write the process did not live to finish.
+    unreadable: list[tuple[int, bytes]]
+
+
+def read_segment(path: Path, *, in_progress: bool = False) -> SegmentContents:
+    """A segment's records and unreadable lines. `in_progress`: the segment may be written to
+    right now, so a last line without its newline is still being written, not unreadable."""
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the segment ends with a newline, as every whole record does
+    records: list[AuditRecord] = []
+    unreadable: list[tuple[int, bytes]] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            records.append(AuditRecord.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as error:
+            log.debug("%s line %d: %s", path.name, number, error)
+            unreadable.append((number, line))
+    if tail and not in_progress:
+        unreadable.append((len(lines) + 1, tail))
+    return SegmentContents(records, unreadable)
+
+
+def _segment_name(path: Path) -> str:
+    for suffix in (OPEN_SUFFIX, SEALED_SUFFIX, CREATING_SUFFIX):
+        if path.name.endswith(suffix):
+            return path.name[: -len(suffix)]
+    return path.stem
+
+
+def _sealed_segments(directory: Path) -> list[Path]:
+    return sorted(
+        p for p in directory.glob(f"*{SEALED_SUFFIX}") if not p.name.endswith(OPEN_SUFFIX) and p.is_file()
+    )
+
+
+@dataclass
+class ShipReport:
+    shipped: list[str] = field(default_factory=list)  # segments appended to the table by this run
+    rows: int = 0
+    # Segments the table already held: a ship stopped after its commit, before removing them.
+    already_shipped: list[str] = field(default_factory=list)
+    # Segments a process that died left open, sealed by this run (and shipped with the others).
+    sealed_orphans: list[str] = field(default_factory=list)
+    # Open segments of processes still running: shipped once they are sealed.
+    live: list[str] = field(default_factory=list)
+    # Lines that were no record: each kept, with its whole segment, under the journal's rejected/.
+    unreadable_lines: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextmanager
+def _ship_lock(directory: Path) -> Iterator[None]:
+    # One shipper per journal at a time (the hourly DAG and a `hub audit ship` by hand).
+    fd = os.open(directory / SHIP_LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _seal_orphans(directory: Path, report: ShipReport) -> None:
+    for path in sorted(directory.glob(f"*{CREATING_SUFFIX}")):
+        # Its process died between creating and naming it, so it never held a record. (A young
+        # one may be about to be locked by a live process: left alone.)
+        with suppress(FileNotFoundError):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                stat = os.fstat(fd)
+                stale = time.time() - stat.st_mtime > STALE_CREATING_SECONDS
+                if stale and stat.st_size == 0 and _try_lock(fd):
+                    path.unlink()
+            finally:
+                os.close(fd)
+    for path in sorted(directory.glob(f"*{OPEN_SUFFIX}")):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # sealed by its process since the listing
+        try:
+            if not _try_lock(fd):
+                report.live.append(_segment_name(path))
+                continue
+            # Whatever the dead process wrote reached the file; make it durable before sealing.
+            os.fsync(fd)
+            try:
+                os.rename(path, path.with_name(f"{_segment_name(path)}{SEALED_SUFFIX}"))
+            except FileNotFoundError:
+                continue  # its process sealed it, and let go of it, since the listing
+            _sync_directory(directory)
+            report.sealed_orphans.append(_segment_name(path))
+        finally:
+            os.close(fd)
+
+
+def _reject(directory: Path, path: Path, contents: SegmentContents) -> None:
+    """Keep a segment with unreadable lines whole under rejected/, before anything removes it."""
+    rejected = directory / REJECTED_DIR
+    rejected.mkdir(exist_ok=True)
+    kept = rejected / path.name
+    shutil.copyfile(path, kept)
+    fd = os.open(kept, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _sync_directory(rejected)
+    lines = ", ".join(str(number) for number, _ in contents.unreadable)
+    log.warning(
+        "audit segment %s: line(s) %s are no record (a write its process did not finish, or damage); "
+        "the segment is kept as it was in %s, its %d records are shipped",
+        path.name,
+        lines,
+        kept,
+        len(contents.records),
+    )
+
+
+def _already_shipped(location: str, options: dict[str, str], segments: list[str]) -> set[str]:
+    from deltalake import DeltaTable
+
+    if not segments or not DeltaTable.is_deltatable(location, storage_options=options):
+        return set()
+    found = DeltaTable(location, storage_options=options).to_pyarrow_table(
+        columns=["segment"], filters=[("segment", "in", segments)]
+    )
+    return set(found.column("segment").to_pylist())
+
+
+def _rows(records: Iterable[AuditRecord], segment: str, shipped_at: dt.datetime) -> list[dict[str, Any]]:
+    return [
+        asdict(record)
+        | {
+            "grant_ids": list(record.grant_ids),
+            "fields_returned": list(record.fields_returned),
+            "fields_masked": list(record.fields_masked),
+            "fields_withheld": [asdict(w) for w in record.fields_withheld],
+            "segment": segment,
+            "shipped_at": shipped_at,
+        }
+        for record in records
+    ]
+
+
+def _remove_shipped(path: Path) -> None:
+    path.unlink()
+
+
+def _batches(segments: list[Path]) -> Iterator[list[Path]]:
+    batch: list[Path] = []
+    size = 0
+    for path in segments:
+        length = path.stat().st_size
+        if batch and size + length > SHIP_BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(path)
+        size += length
+    if batch:
+        yield batch
+
+
+def ship_journal(
+    directory: Path, location: str, storage_options: dict[str, str], now: Callable[[], dt.datetime] = utc_now
+) -> ShipReport:
+    """Append every sealed segment of the journal (and every one a dead process left open) to the
+    access log table, then remove it.
+
+    A segment is removed only after the commit that holds its rows, and the rows carry their
+    segment's name: a segment found in the table already (the run before stopped between its commit
+    and the removal) is removed without being appended again. Each commit holds whole segments.
+    """
+    from deltalake import write_deltalake
+
+    report = ShipReport()
+    if not directory.is_dir():
+        return report
+    with _ship_lock(directory):
+        _seal_orphans(directory, report)
+        for batch in _batches(_sealed_segments(directory)):
+            names = [_segment_name(p) for p in batch]
+            in_table = _already_shipped(location, storage_options, names)
+            rows: list[dict[str, Any]] = []
+            shipped_at = now()
+            for path, name in zip(batch, names, strict=True):
+                if name in in_table:
+                    report.already_shipped.append(name)
+                    continue
+                contents = read_segment(path)
+                if contents.unreadable:
+                    _reject(directory, path, contents)
+                    report.unreadable_lines += len(contents.unreadable)
+                rows.extend(_rows(contents.records, name, shipped_at))
+                report.shipped.append(name)
+            if rows:
+                write_deltalake(
+                    location,
+                    pa.Table.from_pylist(rows, schema=ACCESS_LOG_SCHEMA),
+                    mode="append",
+                    storage_options=storage_options,
+                )
+                report.rows += len(rows)
+            for path in batch:
+                _remove_shipped(path)
+            _sync_directory(directory)
+    return report
+
+
+def _read_if_present(path: Path) -> SegmentContents | None:
+    try:
+        return read_segment(path, in_progress=path.name.endswith(OPEN_SUFFIX))
+    except FileNotFoundError:
+        if not path.name.endswith(OPEN_SUFFIX):
+            return None
+    # Sealed since the listing: under its new name, unless shipped already.
+    with suppress(FileNotFoundError):
+        return read_segment(path.with_name(f"{_segment_name(path)}{SEALED_SUFFIX}"))
+    return None
+
+
+def journal_records(directory: Path, subject_id: str | None = None) -> list[AuditRecord]:
+    """The records still in the journal (open and sealed segments), of one subject or all."""
+    if not directory.is_dir():
+        return []
+    records: list[AuditRecord] = []
+    for path in sorted(directory.glob(f"*{SEALED_SUFFIX}")):
+        contents = _read_if_present(path)
+        if contents is None:
+            continue  # shipped and removed since the listing: the table has it
+        records.extend(r for r in contents.records if subject_id is None or r.subject_id == subject_id)
+    return records
+
+
+def shipped_records(location: str, storage_options: dict[str, str], subject_id: str) -> list[AuditRecord]:
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    try:
+        table = DeltaTable(location, storage_options=storage_options)
+    except TableNotFoundError:
+        return []
+    rows = table.to_pyarrow_table(filters=[("subject_id", "=", subject_id)]).to_pylist()
+    return [AuditRecord.from_dict(row) for row in rows]
+
+
+def read_access_log(settings: Settings, subject_id: str) -> list[AuditRecord]:
+    """A subject's audit records, newest first: those shipped to the table and those still in the
+    journal, each once (a segment shipped but not yet removed is in both)."""
+    location, options = delta_rs_location(settings, *ACCESS_LOG)
+    # The journal first: a segment removed between the two reads is then in the table when it
+    # is read.
+    pending = journal_records(settings.audit_journal, subject_id)
+    by_id = {r.record_id: r for r in shipped_records(location, options, subject_id)}
+    by_id.update((r.record_id, r) for r in pending)
+    return sorted(by_id.values(), key=lambda r: (r.at, r.record_id), reverse=True)
+
+
+def ship(settings: Settings) -> ShipReport:
+    """Ship the configured journal to the access log table in the configured lake."""
+    location, options = delta_rs_location(settings, *ACCESS_LOG)
+    report = ship_journal(settings.audit_journal, location, options)
+    log.info(
+        "audit: %d rows from %d segments shipped to %s (%d shipped before, %d left open by a "
+        "stopped process, %d still open, %d unreadable lines)",
+        report.rows,
+        len(report.shipped),
+        location,
+        len(report.already_shipped),
+        len(report.sealed_orphans),
+        len(report.live),
+        report.unreadable_lines,
+    )
+    return report
