@@ -28,7 +28,7 @@ bench: setup
 	$(BIN)/python -m bench.simulator --cases-per-day 10000 --small-days 30 --large-days 90
 	# 100,000 cases a working day: 70 batches, as many as 100,000 cases at 10,000 a day, so the
 	# two volumes differ in data only (bronze costs the same per batch whatever its size).
-	HUB_SPARK_DRIVER_MEMORY=4g $(BIN)/python -m bench.lakehouse --cases 1000000 --cases-per-day 100000
+	HUB_SPARK_DRIVER_MEMORY=8g $(BIN)/python -m bench.lakehouse --cases 1000000 --cases-per-day 100000
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
