@@ -25,6 +25,7 @@ import argparse
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 import shutil
 import socket
@@ -334,6 +335,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="alternate floor and build this many times")
     parser.add_argument("--keep", action="store_true", help="keep the last run's lakehouse for inspection")
     args = parser.parse_args()
+    # The pipeline logs each silver contract's time and each gate's rows: the breakdown inside a stage.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("      %(message)s"))
+    # Not each batch's lines: a full build has 70 batches.
+    handler.addFilter(lambda record: record.msg.startswith(("silver %s: ", "GX suite", "gold (")))
+    logging.getLogger("hub.pipeline").addHandler(handler)
+    logging.getLogger("hub.pipeline").setLevel(logging.INFO)
 
     cache = (
         Settings().home

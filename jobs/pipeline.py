@@ -27,9 +27,9 @@ from jobs import bronze, gold, incremental, maintenance, service_quality, silver
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
-from jobs.spark import get_spark
+from jobs.spark import get_spark, job_description
 from quality.contracts import Contract, identity_attributes, load_code_lists, load_contract
-from quality.gx_suite import compile_suite, validate
+from quality.gx_suite import GateRun, compile_suite, gate_run
 from quality.row_rules import (
     UNPARSED,
     VIOLATIONS,
@@ -470,7 +470,8 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
         if not batch_ids:
             continue
         started = time.perf_counter()
-        conformed = _conform_contract(settings, load_contract(name), bronze_rows, mappings, department_of)
+        with job_description(spark, f"conform silver/{name}"):
+            conformed = _conform_contract(settings, load_contract(name), bronze_rows, mappings, department_of)
         results = conformed.results
         quarantined.append(conformed.quarantined)
         per_rule.append(conformed.rule_results)
@@ -552,6 +553,43 @@ def _rows_to_gate(
     return "changes", table.join(changed.distinct(), keys, "left_semi")
 
 
+def _gate_table(
+    settings: Settings, gate: GateRun, name: str, last_passed: dict[str, int]
+) -> dict[str, Any] | None:
+    """Gate one silver table in the run, or None when it does not exist yet or has not changed
+    since its suite last passed."""
+    spark = get_spark(settings)
+    uri = table_uri(settings, "silver", name)
+    version = incremental.table_version(spark, uri)
+    if version is None:
+        return None
+    contract = load_contract(name)
+    references = {r.target: f"delta.`{table_uri(settings, 'silver', r.target)}`" for r in contract.references}
+    suite = compile_suite(contract, load_code_lists(), references)
+    last = last_passed.get(suite.name)
+    if last == version:
+        log.info("GX suite %s: silver/%s unchanged since it passed", suite.name, name)
+        return None
+    with job_description(spark, f"gate silver/{name}"):
+        scope, rows = _rows_to_gate(settings, contract, version, last)
+        rows = rows.persist()
+        try:
+            result = gate.validate(rows, suite, name)
+            counted = rows.count()
+        finally:
+            rows.unpersist()
+    return {
+        "suite": result.suite,
+        "success": result.success,
+        "evaluated": result.evaluated,
+        "failed": result.failed_expectations,
+        "scope": scope,
+        "contract_version": contract.version,
+        "table_version": version,
+        "rows": counted,
+    }
+
+
 def validate_silver(settings: Settings) -> dict[str, Any]:
     """The batch gate: each silver table against its contract's GX suite; results kept, Data Docs
     rendered. Every table is gated before any failure is raised, so the docs show them all.
@@ -561,41 +599,13 @@ def validate_silver(settings: Settings) -> dict[str, Any]:
     checked again.
     """
     spark = get_spark(settings)
-    summaries: list[dict[str, Any]] = []
     last_passed = _last_passed_gates(settings)
-    for name in SILVER_CONTRACTS:
-        uri = table_uri(settings, "silver", name)
-        version = incremental.table_version(spark, uri)
-        if version is None:
-            continue
-        contract = load_contract(name)
-        references = {
-            r.target: f"delta.`{table_uri(settings, 'silver', r.target)}`" for r in contract.references
-        }
-        suite = compile_suite(contract, load_code_lists(), references)
-        last = last_passed.get(suite.name)
-        if last == version:
-            log.info("GX suite %s: silver/%s unchanged since it passed", suite.name, name)
-            continue
-        scope, rows = _rows_to_gate(settings, contract, version, last)
-        rows = rows.persist()
-        try:
-            gate = validate(rows, suite, name, docs_dir=settings.gx_docs_dir)
-            counted = rows.count()
-        finally:
-            rows.unpersist()
-        summaries.append(
-            {
-                "suite": gate.suite,
-                "success": gate.success,
-                "evaluated": gate.evaluated,
-                "failed": gate.failed_expectations,
-                "scope": scope,
-                "contract_version": contract.version,
-                "table_version": version,
-                "rows": counted,
-            }
-        )
+    with gate_run(settings.gx_docs_dir) as gate:
+        summaries = [
+            summary
+            for name in SILVER_CONTRACTS
+            if (summary := _gate_table(settings, gate, name, last_passed)) is not None
+        ]
     validated_at = dt.datetime.now(dt.UTC)
     spark.createDataFrame(
         [summary | {"validated_at": validated_at} for summary in summaries], GATE_RESULT_SCHEMA

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pyspark.sql import SparkSession
 from pyspark.sql.types import BooleanType
 
 from hub.settings import REPO_ROOT, Settings
+from jobs.maintenance import retention_properties
 from quality.row_rules import JAVA_UDFS
 
 LOG4J_CONFIG = REPO_ROOT / "infra" / "spark" / "log4j2.properties"
@@ -52,6 +55,12 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         # of bytecode uncompiled unless told otherwise, which made validation several times slower.
         "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={LOG4J_CONFIG} {COMPILE_HUGE_METHODS}",
         "spark.executor.extraJavaOptions": COMPILE_HUGE_METHODS,
+    }
+    # New tables keep the audit window's history from their first commit, so upkeep need not add a
+    # commit to each one to set it (it still does for tables made before).
+    conf |= {
+        f"spark.databricks.delta.properties.defaults.{key.removeprefix('delta.')}": value
+        for key, value in retention_properties(settings.audit_retention_days).items()
     }
     if settings.storage == "s3":
         conf |= {f"spark.hadoop.{key}": value for key, value in s3a_conf(settings).items()}
@@ -99,3 +108,13 @@ def get_spark(settings: Settings, app_name: str = "approval-hub") -> SparkSessio
     for name, java_class in JAVA_UDFS.items():
         spark.udf.registerJavaFunction(name, java_class, BooleanType())
     return spark
+
+
+@contextmanager
+def job_description(spark: SparkSession, description: str) -> Iterator[None]:
+    """Name the Spark jobs run inside, as the Spark UI and event log show them."""
+    spark.sparkContext.setJobDescription(description)
+    try:
+        yield
+    finally:
+        spark.sparkContext.setJobDescription(None)  # type: ignore[arg-type]

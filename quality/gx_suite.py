@@ -7,12 +7,12 @@ is the batch-level gate on what reached silver, and the source of the Data Docs.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import great_expectations as gx
-from great_expectations.checkpoint import UpdateDataDocsAction, ValidationAction
 from great_expectations.core.expectation_suite import ExpectationSuite
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark.sql import DataFrame
@@ -92,45 +92,66 @@ class GateResult:
     failed_expectations: list[str]
 
 
+class GateRun:
+    """One GX context for a gate run: each table is validated as a batch of its own, and the Data
+    Docs are built once, after the last, so the site's index lists every table the run gated (a
+    context per table left the index showing only the last one, and rebuilt the site each time)."""
+
+    def __init__(self, docs_dir: Path | None) -> None:
+        self.docs_dir = docs_dir
+        self.context = gx.get_context(mode="ephemeral")
+        # Pipeline logs are read by people; a per-metric progress bar in them is noise.
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        if docs_dir is not None:
+            self.context.add_data_docs_site(
+                site_name=DOCS_SITE,
+                site_config={
+                    "class_name": "SiteBuilder",
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+        self.source = self.context.data_sources.add_spark(name="hub")
+
+    def validate(self, df: DataFrame, spec: SuiteSpec, asset_name: str) -> GateResult:
+        """Validate a whole DataFrame as one batch against `spec`."""
+        # GX binds each expectation to the suite it joins; copies keep the spec reusable.
+        suite = self.context.suites.add(
+            ExpectationSuite(name=spec.name, expectations=[copy.copy(e) for e in spec.expectations])
+        )
+        batch_definition = self.source.add_dataframe_asset(
+            name=asset_name
+        ).add_batch_definition_whole_dataframe("whole")
+        definition = self.context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{asset_name}-batch", data=batch_definition, suite=suite)
+        )
+        result = definition.run(batch_parameters={"dataframe": df})
+        failed = [
+            f"{config.type}({config.kwargs.get('column') or config.description or ''})"
+            for r in result.results
+            if not r.success and (config := r.expectation_config) is not None
+        ]
+        return GateResult(suite.name, bool(result.success), len(result.results), failed)
+
+    def build_docs(self) -> None:
+        if self.docs_dir is not None:
+            self.context.build_data_docs(site_names=[DOCS_SITE])
+
+
+@contextmanager
+def gate_run(docs_dir: Path | None = None) -> Iterator[GateRun]:
+    """A gate run whose Data Docs are built when it ends, failed tables included."""
+    run = GateRun(docs_dir)
+    try:
+        yield run
+    finally:
+        run.build_docs()
+
+
 def validate(df: DataFrame, spec: SuiteSpec, asset_name: str, docs_dir: Path | None = None) -> GateResult:
     """Validate a whole DataFrame as one batch; with `docs_dir`, also render GX Data Docs there."""
-    context = gx.get_context(mode="ephemeral")
-    # Pipeline logs are read by people; a per-metric progress bar in them is noise.
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    actions: list[ValidationAction] = []
-    if docs_dir is not None:
-        context.add_data_docs_site(
-            site_name=DOCS_SITE,
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
-        actions.append(UpdateDataDocsAction(name="data_docs", site_names=[DOCS_SITE]))
-    # GX binds each expectation to the suite it joins; copies keep the spec reusable.
-    suite = context.suites.add(
-        ExpectationSuite(name=spec.name, expectations=[copy.copy(e) for e in spec.expectations])
-    )
-    batch_definition = (
-        context.data_sources.add_spark(name="hub")
-        .add_dataframe_asset(name=asset_name)
-        .add_batch_definition_whole_dataframe("whole")
-    )
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{asset_name}-batch", data=batch_definition, suite=suite)
-    )
-    checkpoint = context.checkpoints.add(
-        gx.Checkpoint(name=f"{asset_name}-gate", validation_definitions=[definition], actions=actions)
-    )
-    run = checkpoint.run(batch_parameters={"dataframe": df})
-    (result,) = run.run_results.values()
-    failed = [
-        f"{config.type}({config.kwargs.get('column') or config.description or ''})"
-        for r in result.results
-        if not r.success and (config := r.expectation_config) is not None
-    ]
-    return GateResult(suite.name, bool(result.success), len(result.results), failed)
+    with gate_run(docs_dir) as run:
+        return run.validate(df, spec, asset_name)

@@ -221,3 +221,14 @@ def test_gold_answers_on_what_the_departments_sent(airflow_configured: Settings,
     for layer, name in lake_tables():
         detail = spark.sql(f"DESCRIBE DETAIL delta.`{table_uri(settings, layer, name)}`").collect()[0]
         assert detail["properties"]["delta.logRetentionDuration"] == "interval 90 days", (layer, name)
+
+
+def test_data_docs_link_every_table_the_last_gate_checked(airflow_configured: Settings) -> None:
+    """Runs after the lakehouse build above: the index links each table of the last gate run, not
+    only the last one gated."""
+    gates = read_table_rows(airflow_configured, "quality", "gate_results")
+    last_run = [g["suite"] for g in gates if g["validated_at"] == max(g["validated_at"] for g in gates)]
+    index = (airflow_configured.gx_docs_dir / "index.html").read_text()
+    assert len(last_run) > 1
+    # GX files a suite's results under its name with each dot a folder ("case-2.1.0" -> case-2/1/0).
+    assert [suite for suite in last_run if f"validations/{suite.replace('.', '/')}/" not in index] == []

@@ -20,23 +20,32 @@ def _append(spark: SparkSession, uri: str, numbers: range) -> None:
     df.write.format("delta").mode("append").save(uri)
 
 
+# Not the session's default (90), which new tables get at creation: upkeep must set it.
+RETENTION_DAYS = 30
+
+
 def test_upkeep_compacts_keeps_time_travel_and_restores(spark: SparkSession, tmp_path) -> None:
     uri = str(tmp_path / "material_registry")
     _append(spark, uri, range(4 * COMPACT_FROM_FILES))  # version 0
     _append(spark, uri, range(100, 101))  # version 1
     _append(spark, uri, range(200, 201))  # version 2
 
-    done = upkeep(spark, "gold.material_registry", uri, retention_days=90, zorder_by=("subject_id",))
+    done = upkeep(
+        spark, "gold.material_registry", uri, retention_days=RETENTION_DAYS, zorder_by=("subject_id",)
+    )
     # A table younger than a week has nothing old enough to vacuum.
     assert done.files_before >= COMPACT_FROM_FILES
     assert (done.files_after, done.zorder_by, done.vacuumed) == (1, ("subject_id",), False)
     week_later = dt.datetime.now() + dt.timedelta(days=8)
-    later = upkeep(spark, "gold.material_registry", uri, retention_days=90, now=week_later)
+    later = upkeep(spark, "gold.material_registry", uri, retention_days=RETENTION_DAYS, now=week_later)
     assert (later.files_before, later.zorder_by, later.vacuumed) == (1, (), True)
     # Vacuumed at that moment: not again the same day.
-    assert not upkeep(spark, "gold.material_registry", uri, retention_days=90, now=week_later).vacuumed
+    assert not upkeep(
+        spark, "gold.material_registry", uri, retention_days=RETENTION_DAYS, now=week_later
+    ).vacuumed
     properties = spark.sql(f"DESCRIBE DETAIL delta.`{uri}`").collect()[0]["properties"]
-    assert properties["delta.deletedFileRetentionDuration"] == "interval 90 days"
+    assert properties["delta.deletedFileRetentionDuration"] == f"interval {RETENTION_DAYS} days"
+    assert properties["delta.logRetentionDuration"] == f"interval {RETENTION_DAYS} days"
 
     # Time travel still reaches the first versions: vacuum kept their files.
     expected = [*range(4 * COMPACT_FROM_FILES), 100]
