@@ -264,7 +264,16 @@ class HealthPublic(BaseModel):
 
 
 class ProblemDetail(BaseModel):
-    detail: str
+    """An error (RFC 9457), served as `application/problem+json`."""
+
+    type: str = Field(
+        default="about:blank",
+        description="A URI naming the kind of problem; `about:blank` when the status says it all.",
+    )
+    title: str = Field(description="The status code's phrase, e.g. Not Found.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="Why the request was refused, for a person at a window to read.")
+    instance: str = Field(description="The request's path.")
 
 
 class TokenPublic(BaseModel):

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.audit import AuditDep, SubjectAccess
 from api.deps import AccessDep, SettingsDep
+from api.problems import problems
 from api.routes.subjects import SubjectIdPath
-from api.schemas import AccessLogEntryPublic, AccessLogPublic, AccessPublic, ProblemDetail
+from api.schemas import AccessLogEntryPublic, AccessLogPublic, AccessPublic
 from hub.audit import read_access_log
 from hub.identifiers import check_subject_id
 
@@ -37,14 +38,13 @@ ENTRY_FIELDS = tuple(f"entries.{name}" for name in AccessLogEntryPublic.model_fi
     "supervision grant, every department's. Never behind: records not yet shipped to the lake's "
     "`audit/access_log` table are read from the API's journal.",
     dependencies=[Depends(SubjectAccess("subject_access_log"))],
-    responses={
-        401: {"model": ProblemDetail, "description": "No token, or one that is not valid."},
-        422: {
-            "model": ProblemDetail,
-            "description": "A malformed subject id, or a missing or unknown purpose.",
-        },
-        503: {"model": ProblemDetail, "description": "The request could not be audited."},
-    },
+    responses=problems(
+        {
+            401: "No token, or one that is not valid.",
+            422: "A malformed subject id, or a missing or unknown purpose.",
+            503: "The request could not be audited.",
+        }
+    ),
 )
 def get_access_log(
     subject_id: SubjectIdPath,

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path
 from api.access import visible_profile
 from api.audit import AuditDep, SubjectAccess
 from api.deps import AccessDep, ProfileStoreDep
-from api.schemas import ProblemDetail, SubjectProfilePublic
+from api.problems import problems
+from api.schemas import SubjectProfilePublic
 from hub.identifiers import check_subject_id
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
@@ -33,15 +34,14 @@ SubjectIdPath = Annotated[
     "part, which any department sees. Every request with a valid token is audited (see "
     "`/v1/subjects/{subject_id}/access-log`); its response carries the audit's `X-Request-ID`.",
     dependencies=[Depends(SubjectAccess("subject_profile"))],
-    responses={
-        401: {"model": ProblemDetail, "description": "No token, or one that is not valid."},
-        404: {"model": ProblemDetail, "description": "No such subject in the hub."},
-        422: {
-            "model": ProblemDetail,
-            "description": "A malformed subject id, or a missing or unknown purpose.",
-        },
-        503: {"model": ProblemDetail, "description": "The request could not be audited."},
-    },
+    responses=problems(
+        {
+            401: "No token, or one that is not valid.",
+            404: "No such subject in the hub.",
+            422: "A malformed subject id, or a missing or unknown purpose.",
+            503: "The request could not be audited.",
+        }
+    ),
 )
 def get_subject(
     subject_id: SubjectIdPath, store: ProfileStoreDep, access: AccessDep, audit: AuditDep
