@@ -39,6 +39,7 @@ from api.schemas import (
     CasePublic,
     CertificatePublic,
     DepartmentNamePublic,
+    ItemGuidePublic,
     MaterialOnFilePublic,
     OpenAlertPublic,
     SubjectProfilePublic,
@@ -204,6 +205,56 @@ def sharing_policy() -> SharingPolicy:
         identity={f.name: rule_from([f]) for f in identity_attributes()},
         lists=lists,
     )
+
+
+# What each field of the item guide is read from. The guide goes to every department, with no
+# purpose and no grant, so the app does not start while one of these is not unconditional or is
+# personal data (`catalogue_is_open`): such a field would need the access policy.
+ITEM_GUIDE_SOURCES: dict[str, tuple[str, ...]] = {
+    "item_code": ("approval_item.item_code",),
+    "item_name": ("approval_item.item_name",),
+    "level1": ("approval_item.level1_code", "approval_item.level1_name"),
+    "level2": ("approval_item.level2_code", "approval_item.level2_name"),
+    "item_type": ("approval_item.item_type",),
+    "department": ("approval_item.department",),
+    "statutory_days": ("approval_item.statutory_days",),
+    "promised_days": ("approval_item.promised_days",),
+    "requirements": (
+        "item_requirement.item_code",
+        "item_requirement.material_type",
+        "item_requirement.mandatory",
+        "item_requirement.reusable",
+        "item_requirement.validity_rule",
+    ),
+    "fee_standard": ("approval_item.fee_standard",),
+    "fee_free": ("approval_item.fee_free",),
+    "handling_tier": ("approval_item.handling_tier",),
+    "risk_tier": ("approval_item.risk_tier",),
+    "joint_departments": ("approval_item.joint_departments",),
+}
+
+
+def unconditional_fields_only(sources: Mapping[str, tuple[str, ...]]) -> None:
+    """Fails unless every served value in `sources` is unconditional and no personal data."""
+    closed = {
+        name: (rule.sharing_class, rule.personal_data)
+        for name, rule in ((name, rule_from(_contract_fields(fields))) for name, fields in sources.items())
+        if rule.sharing_class != "unconditional" or rule.personal_data
+    }
+    if closed:
+        raise ValueError(f"served to every department, but not open to every department: {closed}")
+
+
+@cache
+def catalogue_is_open() -> bool:
+    """Checked once at the app's start: the item guide serves only what every department may see."""
+    served = set(ItemGuidePublic.model_fields)
+    if served != set(ITEM_GUIDE_SOURCES):
+        raise ValueError(
+            f"item guide fields without sources, or sources not served: {served ^ set(ITEM_GUIDE_SOURCES)}"
+        )
+    unconditional_fields_only(ITEM_GUIDE_SOURCES)
+    return True
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from api.access import Access
 from api.cache import ReadThroughCache
+from api.catalogue import CatalogueStore
 from api.profiles import ProfileStore
 from api.tokens import AccessTokens, Caller, InvalidTokenError
 from hub.credentials import CredentialRegistry, utc_now
@@ -28,6 +29,11 @@ def get_app_settings(request: Request) -> Settings:
 
 def get_profile_store(request: Request) -> ProfileStore:
     store: ProfileStore = request.app.state.profile_store
+    return store
+
+
+def get_catalogue_store(request: Request) -> CatalogueStore:
+    store: CatalogueStore = request.app.state.catalogue_store
     return store
 
 
@@ -52,6 +58,7 @@ def get_cached_grants(request: Request) -> CachedGrants:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ProfileStoreDep = Annotated[ProfileStore, Depends(get_profile_store)]
+CatalogueStoreDep = Annotated[CatalogueStore, Depends(get_catalogue_store)]
 CredentialRegistryDep = Annotated[CredentialRegistry, Depends(get_credential_registry)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
 CachedGrantsDep = Annotated[CachedGrants, Depends(get_cached_grants)]

@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api.access import sharing_policy
+from api.access import catalogue_is_open, sharing_policy
 from api.audit import AuditMiddleware
 from api.cache import ReadThroughCache
+from api.catalogue import CatalogueStore
 from api.problems import install_problem_handlers, problem_openapi
 from api.profiles import ProfileStore
-from api.routes import access_log, auth, grants, health, subjects
+from api.routes import access_log, auth, grants, health, items, subjects
 from api.tokens import access_tokens
 from hub.audit import AuditJournal
 from hub.credentials import credential_registry
@@ -59,8 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Built now from the contracts, so a served field no contract field backs stops the start,
     # not a request.
     sharing_policy()
+    catalogue_is_open()
     app.state.settings = settings
     app.state.profile_store = ProfileStore(settings)
+    app.state.catalogue_store = CatalogueStore(settings)
     app.state.credential_registry = credential_registry(settings)
     app.state.access_tokens = access_tokens(settings, app.state.credential_registry)
     app.state.cached_grants = ReadThroughCache(
@@ -75,5 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(subjects.router)
     app.include_router(access_log.router)
     app.include_router(grants.router)
+    app.include_router(items.router)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     return app

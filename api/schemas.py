@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -255,6 +256,48 @@ class AccessLogPublic(BaseModel):
     access: AccessPublic
     total: int = Field(description="How many requests are in scope; `entries` holds the newest.")
     entries: list[AccessLogEntryPublic] = Field(description="Newest first.")
+
+
+class CatalogueLevelPublic(BaseModel):
+    code: str
+    name: str
+
+
+class ItemRequirementPublic(BaseModel):
+    """One material of an item's requirement standard (要件标准)."""
+
+    material_type: str
+    mandatory: bool = Field(description="Whether every application needs it, rather than only some.")
+    reusable: bool = Field(
+        description="Whether a valid copy the applicant gave any department may be reused instead."
+    )
+    validity_rule: str = Field(description="How long a copy stays valid for reuse (code list validity_rule).")
+
+
+class ItemGuidePublic(BaseModel):
+    """An approval item's guide (办事指南) as the catalogue publishes it: the same for every
+    department, with no data about any applicant."""
+
+    item_code: str
+    item_name: str
+    level1: CatalogueLevelPublic = Field(description="The item's level-1 entry in the published list.")
+    level2: CatalogueLevelPublic = Field(description="The item's level-2 group.")
+    item_type: str = Field(description="instant (即办件), committed (承诺件) or joint (联办件).")
+    department: str = Field(description="The department responsible for the item.")
+    statutory_days: int = Field(description="Statutory time limit, in working days (法定时限).")
+    promised_days: int = Field(description="Promised time limit, in working days; 0 for an instant item.")
+    requirements: list[ItemRequirementPublic] = Field(
+        description="The requirement standard: the materials it requires, mandatory ones first."
+    )
+    fee_standard: Decimal = Field(
+        description='The fee in yuan, as a decimal string ("12.50"); "0.00" when fee-free.'
+    )
+    fee_free: bool
+    handling_tier: str = Field(
+        description="The lowest tier that may handle it: district, street or community."
+    )
+    risk_tier: str = Field(description="low, general or high (风险分级).")
+    joint_departments: list[str] = Field(description="The departments that countersign a joint item.")
 
 
 class HealthPublic(BaseModel):
