@@ -406,3 +406,46 @@ def visible_profile(
     visible["valid_on"] = row.get("valid_on")
     visible["built_at"] = row.get("built_at")
     return visible | viewer.report()
+
+
+# "Holds a valid X" is read from these fields of the certificates of type X; a certificate whose
+# fields the caller may not see does not count towards its answer (and is counted in `withheld`).
+ATTESTATION_SOURCES = (
+    "certificate.certificate_type",
+    "certificate.status",
+    "certificate.valid_from",
+    "certificate.valid_until",
+)
+VALID = "valid"
+
+
+@cache
+def attestation_rule() -> FieldRule:
+    return rule_from(_contract_fields(ATTESTATION_SOURCES))
+
+
+def in_force(certificate: Mapping[str, Any], day: dt.date) -> bool:
+    """Valid on `day`: its status is valid and the day is within its validity."""
+    valid_until = certificate.get("valid_until")
+    return (
+        certificate.get("status") == VALID
+        and certificate["valid_from"] <= day
+        and (valid_until is None or valid_until >= day)
+    )
+
+
+def attestation(
+    row: Mapping[str, Any] | None, certificate_type: str, day: dt.date, access: Access
+) -> dict[str, Any]:
+    """Whether the subject of `row` (None: one gold does not know) holds a certificate of
+    `certificate_type` in force on `day`, as far as `access` may see its certificates; nothing of
+    the certificate itself. `returned`, `withheld` and `access` as `visible_profile` reports them."""
+    viewer = _Viewer(access)
+    holds = False
+    for certificate in (row or {}).get("certificates") or []:
+        if certificate["certificate_type"] != certificate_type or not in_force(certificate, day):
+            continue
+        seen = viewer.value("holds", attestation_rule(), certificate["issuing_department"], True)
+        holds = holds or seen is True
+    # The answer is returned whatever it is: "no" tells as much as "yes".
+    return {"holds": holds} | viewer.report() | {"returned": ["holds"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, Security
@@ -15,7 +16,7 @@ from api.catalogue import CatalogueStore
 from api.profiles import ProfileStore
 from api.tokens import AccessTokens, Caller, InvalidTokenError
 from hub.credentials import CredentialRegistry, utc_now
-from hub.grants import PURPOSE_CODE_LIST, Grant, purposes
+from hub.grants import PURPOSE_CODE_LIST, Grant, district_day, purposes
 from hub.settings import Settings
 from quality.contracts import load_code_labels
 
@@ -129,3 +130,11 @@ def get_access(caller: CallerDep, purpose: PurposeQuery, grants: CachedGrantsDep
 
 
 AccessDep = Annotated[Access, Depends(get_access)]
+
+
+def district_today() -> dt.date:
+    """Today in the district (Asia/Shanghai): the day validity is judged on."""
+    return district_day(utc_now())
+
+
+TodayDep = Annotated[dt.date, Depends(district_today)]

@@ -182,6 +182,28 @@ class SubjectProfilePublic(SubjectProfileBase):
     masked: list[str] = Field(description="The fields whose values the caller sees masked.")
 
 
+class AttestationPublic(BaseModel):
+    """Whether the subject holds a valid certificate of a type (持证核验), without the certificate:
+    no number, no dates, no issuing case."""
+
+    subject_id: str = Field(description="The id asked for, normalised (a trailing x upper-cased).")
+    certificate_type: str
+    holds: bool = Field(
+        description="Whether the subject holds a certificate of this type that is valid on "
+        "`checked_on`: its status is valid and the day is within its validity. False too for a "
+        "subject the hub has no record of: the answer is the same as for one without the certificate."
+    )
+    checked_on: dt.date = Field(
+        description="The day the answer is for: today, district time (Asia/Shanghai)."
+    )
+    gold_version: int = Field(description="The gold version the certificates were read from.")
+    access: AccessPublic
+    withheld: list[WithheldPublic] = Field(
+        description="Certificates of this type that would count but whose fields the caller may not "
+        "see (none while the contracts make certificates unconditional)."
+    )
+
+
 class GrantPublic(BaseModel):
     """A grant in the grant registry (`hub grants create`): what it opens to its department."""
 
@@ -213,10 +235,11 @@ class AccessLogEntryPublic(BaseModel):
     department: str = Field(description="The department of the client that asked.")
     client_id: str
     purpose: str | None = Field(description="The purpose it stated, as stated; null when none was.")
-    endpoint: str = Field(description="`subject_profile` or `subject_access_log`.")
+    endpoint: str = Field(description="`subject_profile`, `subject_access_log` or `subject_attestation`.")
     status: int = Field(description="The HTTP status it was answered with.")
     outcome: str = Field(
-        description="shown, not_found, invalid_subject_id, invalid_purpose, invalid_request or error."
+        description="shown, not_found, invalid_subject_id, invalid_purpose, "
+        "invalid_certificate_type, invalid_request or error."
     )
     gold_version: int | None = Field(description="The gold version a profile was read from.")
     grant_ids: list[str] = Field(description="The grants that applied to what it got.")

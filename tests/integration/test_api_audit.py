@@ -87,7 +87,11 @@ def _access_log(
 
 def test_every_route_under_subjects_is_audited(app: FastAPI) -> None:
     routes = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/v1/subjects")]
-    assert {r.path for r in routes} == {"/v1/subjects/{subject_id}", "/v1/subjects/{subject_id}/access-log"}
+    assert {r.path for r in routes} == {
+        "/v1/subjects/{subject_id}",
+        "/v1/subjects/{subject_id}/access-log",
+        "/v1/subjects/{subject_id}/attestations/{certificate_type}",
+    }
     for route in routes:
         assert any(isinstance(d.call, SubjectAccess) for d in route.dependant.dependencies), route.path
 
