@@ -304,7 +304,10 @@ def _withheld_reason(sharing_class: str, owner: str | None, purpose: str) -> str
     return f"conditional: {whose} sees it, and a department holding a grant for {purpose}"
 
 
-class _Viewer:
+class Viewer:
+    """Applies the policy to the values of one response, value by value, and counts what it
+    showed, masked and withheld for the response's report and the audit."""
+
     def __init__(self, access: Access) -> None:
         self.access = access
         self.withheld: Counter[tuple[str, str | None, str]] = Counter()
@@ -393,7 +396,7 @@ def visible_profile(
     """What `access` may see of a gold profile row, with what it may not listed in `withheld`, and
     the paths of the values it is given (shown or masked) in `returned`, for the audit."""
     policy = policy or sharing_policy()
-    viewer = _Viewer(access)
+    viewer = Viewer(access)
     visible: dict[str, Any] = {"subject_id": row["subject_id"]}
     for name, rule in policy.subject.items():
         visible[name] = viewer.value(name, rule, None, row.get(name))
@@ -440,7 +443,7 @@ def attestation(
     """Whether the subject of `row` (None: one gold does not know) holds a certificate of
     `certificate_type` in force on `day`, as far as `access` may see its certificates; nothing of
     the certificate itself. `returned`, `withheld` and `access` as `visible_profile` reports them."""
-    viewer = _Viewer(access)
+    viewer = Viewer(access)
     holds = False
     for certificate in (row or {}).get("certificates") or []:
         if certificate["certificate_type"] != certificate_type or not in_force(certificate, day):

@@ -16,7 +16,7 @@ from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
 from api.problems import install_problem_handlers, problem_openapi
 from api.profiles import ProfileStore
-from api.routes import access_log, attestations, auth, grants, health, items, subjects
+from api.routes import access_log, attestations, auth, grants, health, items, reuse, subjects
 from api.tokens import access_tokens
 from hub.audit import AuditJournal
 from hub.credentials import credential_registry
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(subjects.router)
     app.include_router(access_log.router)
     app.include_router(attestations.router)
+    app.include_router(reuse.router)
     app.include_router(grants.router)
     app.include_router(items.router)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]

@@ -238,7 +238,7 @@ class AccessLogEntryPublic(BaseModel):
     endpoint: str = Field(description="`subject_profile`, `subject_access_log` or `subject_attestation`.")
     status: int = Field(description="The HTTP status it was answered with.")
     outcome: str = Field(
-        description="shown, not_found, invalid_subject_id, invalid_purpose, "
+        description="shown, not_found, unknown_item, invalid_subject_id, invalid_purpose, "
         "invalid_certificate_type, invalid_request or error."
     )
     gold_version: int | None = Field(description="The gold version a profile was read from.")
@@ -321,6 +321,48 @@ class ItemGuidePublic(BaseModel):
     )
     risk_tier: str = Field(description="low, general or high (风险分级).")
     joint_departments: list[str] = Field(description="The departments that countersign a joint item.")
+
+
+class ReusePlanEntryPublic(ItemRequirementPublic):
+    """One material of the item's requirement standard, and whether the window must ask for it."""
+
+    decision: Literal["reuse", "collect"] = Field(
+        description="reuse: a copy on file stands in, the applicant need not bring it; collect: ask for it."
+    )
+    reason: Literal["on_file", "not_on_file", "expired", "not_accepted", "not_reusable"] = Field(
+        description="on_file: valid today and accepted (reuse). Otherwise why it is collected: "
+        "not_on_file (no copy still valid is on file with any department), expired (the copy on file "
+        "ran out since gold's build), not_accepted (the department that took the copy turned it "
+        "down), not_reusable (the item asks for a new one with every application)."
+    )
+    explanation: str = Field(description="The reason in words, for the window.")
+    material: MaterialOnFilePublic | None = Field(
+        description="The copy on file, as the caller may see it (its file key is conditional): for "
+        "reuse, expired and not_accepted; null when none is on file or the item would not take it."
+    )
+
+
+class ReuseCountsPublic(BaseModel):
+    required: int = Field(description="Materials in the item's requirement standard.")
+    reuse: int = Field(description="Papers the applicant need not bring: they are on file and valid.")
+    collect: int = Field(description="Papers the window must ask for.")
+
+
+class ReusePlanPublic(BaseModel):
+    """An item's requirement standard set against the materials the subject has on file (材料复用)."""
+
+    subject_id: str = Field(description="The id asked for, normalised (a trailing x upper-cased).")
+    item_code: str
+    item_name: str
+    checked_on: dt.date = Field(description="The day validity is judged on: today, district time.")
+    gold_version: int = Field(description="The gold version the materials on file were read from.")
+    requirements: list[ReusePlanEntryPublic] = Field(description="Mandatory ones first.")
+    counts: ReuseCountsPublic
+    access: AccessPublic
+    withheld: list[WithheldPublic] = Field(
+        description="What exists but the caller may not see, e.g. a copy's file key without a grant."
+    )
+    masked: list[str]
 
 
 class HealthPublic(BaseModel):

@@ -91,6 +91,7 @@ def test_every_route_under_subjects_is_audited(app: FastAPI) -> None:
         "/v1/subjects/{subject_id}",
         "/v1/subjects/{subject_id}/access-log",
         "/v1/subjects/{subject_id}/attestations/{certificate_type}",
+        "/v1/subjects/{subject_id}/reuse-plan",
     }
     for route in routes:
         assert any(isinstance(d.call, SubjectAccess) for d in route.dependant.dependencies), route.path
