@@ -452,3 +452,26 @@ def attestation(
         holds = holds or seen is True
     # The answer is returned whatever it is: "no" tells as much as "yes".
     return {"holds": holds} | viewer.report() | {"returned": ["holds"]}
+
+
+@cache
+def material_file_rule() -> FieldRule:
+    """Who may fetch a material's file: as the contracts restrict its key (conditional), and as
+    personal data whatever they say of the key: the file is an ID card copy, a health certificate,
+    a contract with names in it. A file cannot be masked, so a masked grant does not open it."""
+    key = sharing_policy().lists["materials_on_file"].fields["file_object_key"]
+    return FieldRule(key.sharing_class, personal_data=True, mask=key.mask)
+
+
+def material_file_refusal(material: Mapping[str, Any], access: Access) -> str | None:
+    """Why `access` may not fetch the file of `material` (an item of `materials_on_file`), or None."""
+    owner = material["department"]
+    verdict = access.verdict(material_file_rule(), owner)
+    if verdict == "shown":
+        return None
+    if verdict == "masked":
+        return (
+            f"the file holds personal data, which a grant for {access.purpose} opens only unmasked; "
+            f"{owner} holds it"
+        )
+    return _withheld_reason(verdict, owner, access.purpose)

@@ -13,6 +13,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from api.access import Access
 from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
+from api.downloads import MaterialFiles
 from api.profiles import ProfileStore
 from api.tokens import AccessTokens, Caller, InvalidTokenError
 from hub.credentials import CredentialRegistry, utc_now
@@ -38,6 +39,11 @@ def get_catalogue_store(request: Request) -> CatalogueStore:
     return store
 
 
+def get_material_files(request: Request) -> MaterialFiles:
+    files: MaterialFiles = request.app.state.material_files
+    return files
+
+
 def get_credential_registry(request: Request) -> CredentialRegistry:
     registry: CredentialRegistry = request.app.state.credential_registry
     return registry
@@ -60,6 +66,7 @@ def get_cached_grants(request: Request) -> CachedGrants:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ProfileStoreDep = Annotated[ProfileStore, Depends(get_profile_store)]
 CatalogueStoreDep = Annotated[CatalogueStore, Depends(get_catalogue_store)]
+MaterialFilesDep = Annotated[MaterialFiles, Depends(get_material_files)]
 CredentialRegistryDep = Annotated[CredentialRegistry, Depends(get_credential_registry)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
 CachedGrantsDep = Annotated[CachedGrants, Depends(get_cached_grants)]

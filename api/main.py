@@ -14,10 +14,11 @@ from api.access import catalogue_is_open, sharing_policy
 from api.audit import AuditMiddleware
 from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
+from api.downloads import SignedLocalMaterialFiles, material_files
 from api.problems import install_problem_handlers, problem_openapi
 from api.profiles import ProfileStore
-from api.routes import access_log, attestations, auth, grants, health, items, reuse, subjects
-from api.tokens import access_tokens
+from api.routes import access_log, attestations, auth, grants, health, items, materials, reuse, subjects
+from api.tokens import access_tokens, signing_key
 from hub.audit import AuditJournal
 from hub.credentials import credential_registry
 from hub.grants import grant_registry
@@ -65,7 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.profile_store = ProfileStore(settings)
     app.state.catalogue_store = CatalogueStore(settings)
     app.state.credential_registry = credential_registry(settings)
-    app.state.access_tokens = access_tokens(settings, app.state.credential_registry)
+    key = signing_key(settings)
+    app.state.access_tokens = access_tokens(settings, app.state.credential_registry, key)
+    app.state.material_files = material_files(settings, key)
     app.state.cached_grants = ReadThroughCache(
         grant_registry(settings).for_department, settings.grant_cache_seconds
     )
@@ -79,6 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_log.router)
     app.include_router(attestations.router)
     app.include_router(reuse.router)
+    app.include_router(materials.router)
+    # Only local storage needs the API to serve material files itself.
+    if isinstance(app.state.material_files, SignedLocalMaterialFiles):
+        app.include_router(materials.local_files_router)
     app.include_router(grants.router)
     app.include_router(items.router)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]

@@ -238,8 +238,8 @@ class AccessLogEntryPublic(BaseModel):
     endpoint: str = Field(description="`subject_profile`, `subject_access_log` or `subject_attestation`.")
     status: int = Field(description="The HTTP status it was answered with.")
     outcome: str = Field(
-        description="shown, not_found, unknown_item, invalid_subject_id, invalid_purpose, "
-        "invalid_certificate_type, invalid_request or error."
+        description="shown, not_found, unknown_item, forbidden, invalid_subject_id, invalid_purpose, "
+        "invalid_certificate_type, invalid_material_type, invalid_request or error."
     )
     gold_version: int | None = Field(description="The gold version a profile was read from.")
     grant_ids: list[str] = Field(description="The grants that applied to what it got.")
@@ -363,6 +363,24 @@ class ReusePlanPublic(BaseModel):
         description="What exists but the caller may not see, e.g. a copy's file key without a grant."
     )
     masked: list[str]
+
+
+class MaterialDownloadPublic(BaseModel):
+    """A short-lived link to the file of the material on file of a type."""
+
+    subject_id: str = Field(description="The id asked for, normalised (a trailing x upper-cased).")
+    material_type: str
+    material_id: str
+    department: str = Field(description="The department whose case the material was handed in with.")
+    sha256: str = Field(description="SHA-256 of the file: check the download against it.")
+    url: str = Field(
+        description="GET it, with no token, before `expires_at`: a presigned URL of the object store, "
+        "or a link the API signs and serves itself on local storage."
+    )
+    expires_at: LocalDatetime
+    expires_in: int = Field(description="Seconds the link works for (`HUB_MATERIAL_LINK_SECONDS`).")
+    gold_version: int
+    access: AccessPublic
 
 
 class HealthPublic(BaseModel):

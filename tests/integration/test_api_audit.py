@@ -92,6 +92,7 @@ def test_every_route_under_subjects_is_audited(app: FastAPI) -> None:
         "/v1/subjects/{subject_id}/access-log",
         "/v1/subjects/{subject_id}/attestations/{certificate_type}",
         "/v1/subjects/{subject_id}/reuse-plan",
+        "/v1/subjects/{subject_id}/materials/{material_type}/download",
     }
     for route in routes:
         assert any(isinstance(d.call, SubjectAccess) for d in route.dependant.dependencies), route.path
