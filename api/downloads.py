@@ -105,7 +105,8 @@ class SignedLocalMaterialFiles:
 
     def open(self, object_key: str, expires: int, signature: str) -> Path:
         """The file a link names, once its signature and expiry are checked."""
-        if not hmac.compare_digest(signature, self.signature(object_key, expires)):
+        # As bytes: compare_digest refuses text that is not ASCII, and a link may hold anything.
+        if not hmac.compare_digest(signature.encode(), self.signature(object_key, expires).encode()):
             raise LinkRefusedError("the link's signature is not valid")
         if expires <= self.clock().timestamp():
             raise LinkRefusedError("the link has expired; ask the API for a new one")

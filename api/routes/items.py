@@ -25,6 +25,7 @@ ItemCodePath = Annotated[
         description="The item's code in the level-3 catalogue (事项编码), e.g. SCJG-0101-01.",
         pattern=ITEM_CODE_PATTERN,
         max_length=32,
+        examples=["SYJ-0201-01"],
     ),
 ]
 

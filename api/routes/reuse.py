@@ -24,6 +24,7 @@ ItemCodeQuery = Annotated[
         description="The item applied for (事项编码), e.g. SYJ-0201-01.",
         pattern=ITEM_CODE_PATTERN,
         max_length=32,
+        examples=["SYJ-0201-01"],
     ),
 ]
 

@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 SubjectIdPath = Annotated[
     str,
     Path(
-        description="Resident ID number (GB 11643) or unified social credit code (GB 32100).", max_length=64
+        description="Resident ID number (GB 11643) or unified social credit code (GB 32100).",
+        max_length=64,
+        examples=["11010519491231002X", "91350100M000100Y43"],
     ),
 ]
 

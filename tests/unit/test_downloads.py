@@ -68,6 +68,7 @@ def test_an_altered_link_opens_nothing(files: SignedLocalMaterialFiles) -> None:
         ("materials/cd/cdef.pdf", expires, signature),
         (key, expires + 3600, signature),
         (key, expires, "0" * 64),
+        (key, expires, "©" * 64),
     ):
         with pytest.raises(LinkRefusedError, match="signature"):
             files.open(*altered)
