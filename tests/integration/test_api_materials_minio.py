@@ -58,6 +58,9 @@ def test_a_presigned_link_downloads_the_file_until_it_expires(
             params={"purpose": "approval_handling"},
             headers=headers,
         )
+        assert response.status_code == 200, response.text
+        # At once: the link works for LINK_SECONDS from its signing.
+        fetched = httpx.get(response.json()["url"])
         missing = httpx.get(
             f"{served.url}/v1/subjects/{PERSON}/materials/id_card_copy/download",
             params={"purpose": "approval_handling"},
@@ -67,15 +70,13 @@ def test_a_presigned_link_downloads_the_file_until_it_expires(
         no_local_files = httpx.get(
             f"{served.url}/v1/material-files/materials/ab/abcd.pdf?expires=1&signature=0"
         )
-    assert response.status_code == 200, response.text
     body = response.json()
     assert body["expires_in"] == LINK_SECONDS
     assert body["url"].startswith(
         f"{minio_server.endpoint}/{settings.materials_bucket}/materials/ab/abcd.pdf?"
     )
     assert "X-Amz-Signature=" in body["url"]
-    fetched = httpx.get(body["url"])
-    assert fetched.status_code == 200
+    assert fetched.status_code == 200, fetched.text
     assert fetched.content == HEALTH_CERTIFICATE
 
     time.sleep(LINK_SECONDS + 1.5)
