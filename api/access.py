@@ -39,6 +39,7 @@ from api.schemas import (
     CasePublic,
     CertificatePublic,
     DepartmentNamePublic,
+    ItemGuidePublic,
     MaterialOnFilePublic,
     OpenAlertPublic,
     SubjectProfilePublic,
@@ -206,6 +207,56 @@ def sharing_policy() -> SharingPolicy:
     )
 
 
+# What each field of the item guide is read from. The guide goes to every department, with no
+# purpose and no grant, so the app does not start while one of these is not unconditional or is
+# personal data (`catalogue_is_open`): such a field would need the access policy.
+ITEM_GUIDE_SOURCES: dict[str, tuple[str, ...]] = {
+    "item_code": ("approval_item.item_code",),
+    "item_name": ("approval_item.item_name",),
+    "level1": ("approval_item.level1_code", "approval_item.level1_name"),
+    "level2": ("approval_item.level2_code", "approval_item.level2_name"),
+    "item_type": ("approval_item.item_type",),
+    "department": ("approval_item.department",),
+    "statutory_days": ("approval_item.statutory_days",),
+    "promised_days": ("approval_item.promised_days",),
+    "requirements": (
+        "item_requirement.item_code",
+        "item_requirement.material_type",
+        "item_requirement.mandatory",
+        "item_requirement.reusable",
+        "item_requirement.validity_rule",
+    ),
+    "fee_standard": ("approval_item.fee_standard",),
+    "fee_free": ("approval_item.fee_free",),
+    "handling_tier": ("approval_item.handling_tier",),
+    "risk_tier": ("approval_item.risk_tier",),
+    "joint_departments": ("approval_item.joint_departments",),
+}
+
+
+def unconditional_fields_only(sources: Mapping[str, tuple[str, ...]]) -> None:
+    """Fails unless every served value in `sources` is unconditional and no personal data."""
+    closed = {
+        name: (rule.sharing_class, rule.personal_data)
+        for name, rule in ((name, rule_from(_contract_fields(fields))) for name, fields in sources.items())
+        if rule.sharing_class != "unconditional" or rule.personal_data
+    }
+    if closed:
+        raise ValueError(f"served to every department, but not open to every department: {closed}")
+
+
+@cache
+def catalogue_is_open() -> bool:
+    """Checked once at the app's start: the item guide serves only what every department may see."""
+    served = set(ItemGuidePublic.model_fields)
+    if served != set(ITEM_GUIDE_SOURCES):
+        raise ValueError(
+            f"item guide fields without sources, or sources not served: {served ^ set(ITEM_GUIDE_SOURCES)}"
+        )
+    unconditional_fields_only(ITEM_GUIDE_SOURCES)
+    return True
+
+
 @dataclass(frozen=True)
 class Access:
     """A caller's standing for one request: its department, the purpose it stated, and the grants
@@ -253,7 +304,10 @@ def _withheld_reason(sharing_class: str, owner: str | None, purpose: str) -> str
     return f"conditional: {whose} sees it, and a department holding a grant for {purpose}"
 
 
-class _Viewer:
+class Viewer:
+    """Applies the policy to the values of one response, value by value, and counts what it
+    showed, masked and withheld for the response's report and the audit."""
+
     def __init__(self, access: Access) -> None:
         self.access = access
         self.withheld: Counter[tuple[str, str | None, str]] = Counter()
@@ -342,7 +396,7 @@ def visible_profile(
     """What `access` may see of a gold profile row, with what it may not listed in `withheld`, and
     the paths of the values it is given (shown or masked) in `returned`, for the audit."""
     policy = policy or sharing_policy()
-    viewer = _Viewer(access)
+    viewer = Viewer(access)
     visible: dict[str, Any] = {"subject_id": row["subject_id"]}
     for name, rule in policy.subject.items():
         visible[name] = viewer.value(name, rule, None, row.get(name))
@@ -355,3 +409,69 @@ def visible_profile(
     visible["valid_on"] = row.get("valid_on")
     visible["built_at"] = row.get("built_at")
     return visible | viewer.report()
+
+
+# "Holds a valid X" is read from these fields of the certificates of type X; a certificate whose
+# fields the caller may not see does not count towards its answer (and is counted in `withheld`).
+ATTESTATION_SOURCES = (
+    "certificate.certificate_type",
+    "certificate.status",
+    "certificate.valid_from",
+    "certificate.valid_until",
+)
+VALID = "valid"
+
+
+@cache
+def attestation_rule() -> FieldRule:
+    return rule_from(_contract_fields(ATTESTATION_SOURCES))
+
+
+def in_force(certificate: Mapping[str, Any], day: dt.date) -> bool:
+    """Valid on `day`: its status is valid and the day is within its validity."""
+    valid_until = certificate.get("valid_until")
+    return (
+        certificate.get("status") == VALID
+        and certificate["valid_from"] <= day
+        and (valid_until is None or valid_until >= day)
+    )
+
+
+def attestation(
+    row: Mapping[str, Any] | None, certificate_type: str, day: dt.date, access: Access
+) -> dict[str, Any]:
+    """Whether the subject of `row` (None: one gold does not know) holds a certificate of
+    `certificate_type` in force on `day`, as far as `access` may see its certificates; nothing of
+    the certificate itself. `returned`, `withheld` and `access` as `visible_profile` reports them."""
+    viewer = Viewer(access)
+    holds = False
+    for certificate in (row or {}).get("certificates") or []:
+        if certificate["certificate_type"] != certificate_type or not in_force(certificate, day):
+            continue
+        seen = viewer.value("holds", attestation_rule(), certificate["issuing_department"], True)
+        holds = holds or seen is True
+    # The answer is returned whatever it is: "no" tells as much as "yes".
+    return {"holds": holds} | viewer.report() | {"returned": ["holds"]}
+
+
+@cache
+def material_file_rule() -> FieldRule:
+    """Who may fetch a material's file: as the contracts restrict its key (conditional), and as
+    personal data whatever they say of the key: the file is an ID card copy, a health certificate,
+    a contract with names in it. A file cannot be masked, so a masked grant does not open it."""
+    key = sharing_policy().lists["materials_on_file"].fields["file_object_key"]
+    return FieldRule(key.sharing_class, personal_data=True, mask=key.mask)
+
+
+def material_file_refusal(material: Mapping[str, Any], access: Access) -> str | None:
+    """Why `access` may not fetch the file of `material` (an item of `materials_on_file`), or None."""
+    owner = material["department"]
+    verdict = access.verdict(material_file_rule(), owner)
+    if verdict == "shown":
+        return None
+    if verdict == "masked":
+        return (
+            f"the file holds personal data, which a grant for {access.purpose} opens only unmasked; "
+            f"{owner} holds it"
+        )
+    return _withheld_reason(verdict, owner, access.purpose)

@@ -16,7 +16,6 @@ let anyone make the journal sync to disk at will.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import CallerDep
+from api.problems import PROBLEM_JSON, problem_body
 from api.tokens import Caller
 from hub.audit import AuditJournal, AuditRecord, WithheldValues, utc_now
 from hub.grants import purposes
@@ -47,6 +47,7 @@ class PendingAudit:
     """What one request tells the audit; written by the middleware when the response starts."""
 
     request_id: str
+    path: str = ""
     caller: Caller | None = None
     endpoint: str | None = None
     subject_id: str | None = None
@@ -126,7 +127,7 @@ class AuditMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        pending = PendingAudit(request_id=uuid.uuid4().hex)
+        pending = PendingAudit(request_id=uuid.uuid4().hex, path=scope.get("path", ""))
         scope[SCOPE_KEY] = pending
         started = False
         refused = False
@@ -168,19 +169,21 @@ class AuditMiddleware:
         return True
 
     async def _refuse(self, pending: PendingAudit, send: Send) -> None:
-        body = json.dumps({"detail": "the request could not be audited, so nothing is returned; retry"})
+        body = problem_body(
+            503, "the request could not be audited, so nothing is returned; retry", pending.path
+        )
         await send(
             {
                 "type": "http.response.start",
                 "status": 503,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", PROBLEM_JSON.encode()),
                     (b"content-length", str(len(body)).encode()),
                     (REQUEST_ID_HEADER.lower().encode(), pending.request_id.encode()),
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": body.encode()})
+        await send({"type": "http.response.body", "body": body})
 
 
 def pending_audit(request: Request) -> PendingAudit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query, Request, Security
@@ -11,10 +12,12 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from api.access import Access
 from api.cache import ReadThroughCache
+from api.catalogue import CatalogueStore
+from api.downloads import MaterialFiles
 from api.profiles import ProfileStore
 from api.tokens import AccessTokens, Caller, InvalidTokenError
 from hub.credentials import CredentialRegistry, utc_now
-from hub.grants import PURPOSE_CODE_LIST, Grant, purposes
+from hub.grants import PURPOSE_CODE_LIST, Grant, district_day, purposes
 from hub.settings import Settings
 from quality.contracts import load_code_labels
 
@@ -29,6 +32,16 @@ def get_app_settings(request: Request) -> Settings:
 def get_profile_store(request: Request) -> ProfileStore:
     store: ProfileStore = request.app.state.profile_store
     return store
+
+
+def get_catalogue_store(request: Request) -> CatalogueStore:
+    store: CatalogueStore = request.app.state.catalogue_store
+    return store
+
+
+def get_material_files(request: Request) -> MaterialFiles:
+    files: MaterialFiles = request.app.state.material_files
+    return files
 
 
 def get_credential_registry(request: Request) -> CredentialRegistry:
@@ -52,6 +65,8 @@ def get_cached_grants(request: Request) -> CachedGrants:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ProfileStoreDep = Annotated[ProfileStore, Depends(get_profile_store)]
+CatalogueStoreDep = Annotated[CatalogueStore, Depends(get_catalogue_store)]
+MaterialFilesDep = Annotated[MaterialFiles, Depends(get_material_files)]
 CredentialRegistryDep = Annotated[CredentialRegistry, Depends(get_credential_registry)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
 CachedGrantsDep = Annotated[CachedGrants, Depends(get_cached_grants)]
@@ -122,3 +137,11 @@ def get_access(caller: CallerDep, purpose: PurposeQuery, grants: CachedGrantsDep
 
 
 AccessDep = Annotated[Access, Depends(get_access)]
+
+
+def district_today() -> dt.date:
+    """Today in the district (Asia/Shanghai): the day validity is judged on."""
+    return district_day(utc_now())
+
+
+TodayDep = Annotated[dt.date, Depends(district_today)]

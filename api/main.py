@@ -7,32 +7,22 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api.access import sharing_policy
+from api.access import catalogue_is_open, sharing_policy
 from api.audit import AuditMiddleware
 from api.cache import ReadThroughCache
+from api.catalogue import CatalogueStore
+from api.downloads import SignedLocalMaterialFiles, material_files
+from api.problems import install_problem_handlers, problem_openapi
 from api.profiles import ProfileStore
-from api.routes import access_log, auth, grants, health, subjects
-from api.schemas import ProblemDetail
-from api.tokens import access_tokens
+from api.routes import access_log, attestations, auth, grants, health, items, materials, reuse, subjects
+from api.tokens import access_tokens, signing_key
 from hub.audit import AuditJournal
 from hub.credentials import credential_registry
 from hub.grants import grant_registry
 from hub.settings import Settings, get_settings
-
-
-def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
-    """A request FastAPI could not read (a missing `purpose`, an overlong id) is answered in the
-    API's one error shape, `{"detail": reason}`, like every other 4xx."""
-    assert isinstance(exc, RequestValidationError)
-    reasons = "; ".join(
-        f"{' '.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
-    )
-    return JSONResponse(ProblemDetail(detail=reasons).model_dump(), status_code=422)
 
 
 async def _seal_when_due(journal: AuditJournal) -> None:
@@ -65,25 +55,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "A department's client exchanges its credentials for a bearer token at `POST /v1/token`, "
         "and states a `purpose` with every request for subject data: what it sees of each field "
         "follows the field's sharing class in the data contracts and the grants it holds for "
-        "that purpose.",
+        "that purpose. Errors are problem details (RFC 9457, `application/problem+json`) with the "
+        "reason in `detail`; the token endpoint's are OAuth2's (`error`, `error_description`).",
     )
     # Built now from the contracts, so a served field no contract field backs stops the start,
     # not a request.
     sharing_policy()
+    catalogue_is_open()
     app.state.settings = settings
     app.state.profile_store = ProfileStore(settings)
+    app.state.catalogue_store = CatalogueStore(settings)
     app.state.credential_registry = credential_registry(settings)
-    app.state.access_tokens = access_tokens(settings, app.state.credential_registry)
+    key = signing_key(settings)
+    app.state.access_tokens = access_tokens(settings, app.state.credential_registry, key)
+    app.state.material_files = material_files(settings, key)
     app.state.cached_grants = ReadThroughCache(
         grant_registry(settings).for_department, settings.grant_cache_seconds
     )
     app.state.audit_journal = AuditJournal.for_settings(settings)
     app.add_middleware(AuditMiddleware, journal=app.state.audit_journal)
+    install_problem_handlers(app)
     app.add_exception_handler(auth.TokenRequestError, auth.token_error_response)
-    app.add_exception_handler(RequestValidationError, validation_error_response)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(subjects.router)
     app.include_router(access_log.router)
+    app.include_router(attestations.router)
+    app.include_router(reuse.router)
+    app.include_router(materials.router)
+    # Only local storage needs the API to serve material files itself.
+    if isinstance(app.state.material_files, SignedLocalMaterialFiles):
+        app.include_router(materials.local_files_router)
     app.include_router(grants.router)
+    app.include_router(items.router)
+    app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     return app

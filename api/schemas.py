@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -181,6 +182,28 @@ class SubjectProfilePublic(SubjectProfileBase):
     masked: list[str] = Field(description="The fields whose values the caller sees masked.")
 
 
+class AttestationPublic(BaseModel):
+    """Whether the subject holds a valid certificate of a type (持证核验), without the certificate:
+    no number, no dates, no issuing case."""
+
+    subject_id: str = Field(description="The id asked for, normalised (a trailing x upper-cased).")
+    certificate_type: str
+    holds: bool = Field(
+        description="Whether the subject holds a certificate of this type that is valid on "
+        "`checked_on`: its status is valid and the day is within its validity. False too for a "
+        "subject the hub has no record of: the answer is the same as for one without the certificate."
+    )
+    checked_on: dt.date = Field(
+        description="The day the answer is for: today, district time (Asia/Shanghai)."
+    )
+    gold_version: int = Field(description="The gold version the certificates were read from.")
+    access: AccessPublic
+    withheld: list[WithheldPublic] = Field(
+        description="Certificates of this type that would count but whose fields the caller may not "
+        "see (none while the contracts make certificates unconditional)."
+    )
+
+
 class GrantPublic(BaseModel):
     """A grant in the grant registry (`hub grants create`): what it opens to its department."""
 
@@ -212,10 +235,11 @@ class AccessLogEntryPublic(BaseModel):
     department: str = Field(description="The department of the client that asked.")
     client_id: str
     purpose: str | None = Field(description="The purpose it stated, as stated; null when none was.")
-    endpoint: str = Field(description="`subject_profile` or `subject_access_log`.")
+    endpoint: str = Field(description="`subject_profile`, `subject_access_log` or `subject_attestation`.")
     status: int = Field(description="The HTTP status it was answered with.")
     outcome: str = Field(
-        description="shown, not_found, invalid_subject_id, invalid_purpose, invalid_request or error."
+        description="shown, not_found, unknown_item, forbidden, invalid_subject_id, invalid_purpose, "
+        "invalid_certificate_type, invalid_material_type, invalid_request or error."
     )
     gold_version: int | None = Field(description="The gold version a profile was read from.")
     grant_ids: list[str] = Field(description="The grants that applied to what it got.")
@@ -257,6 +281,108 @@ class AccessLogPublic(BaseModel):
     entries: list[AccessLogEntryPublic] = Field(description="Newest first.")
 
 
+class CatalogueLevelPublic(BaseModel):
+    code: str
+    name: str
+
+
+class ItemRequirementPublic(BaseModel):
+    """One material of an item's requirement standard (要件标准)."""
+
+    material_type: str
+    mandatory: bool = Field(description="Whether every application needs it, rather than only some.")
+    reusable: bool = Field(
+        description="Whether a valid copy the applicant gave any department may be reused instead."
+    )
+    validity_rule: str = Field(description="How long a copy stays valid for reuse (code list validity_rule).")
+
+
+class ItemGuidePublic(BaseModel):
+    """An approval item's guide (办事指南) as the catalogue publishes it: the same for every
+    department, with no data about any applicant."""
+
+    item_code: str
+    item_name: str
+    level1: CatalogueLevelPublic = Field(description="The item's level-1 entry in the published list.")
+    level2: CatalogueLevelPublic = Field(description="The item's level-2 group.")
+    item_type: str = Field(description="instant (即办件), committed (承诺件) or joint (联办件).")
+    department: str = Field(description="The department responsible for the item.")
+    statutory_days: int = Field(description="Statutory time limit, in working days (法定时限).")
+    promised_days: int = Field(description="Promised time limit, in working days; 0 for an instant item.")
+    requirements: list[ItemRequirementPublic] = Field(
+        description="The requirement standard: the materials it requires, mandatory ones first."
+    )
+    fee_standard: Decimal = Field(
+        description='The fee in yuan, as a decimal string ("12.50"); "0.00" when fee-free.'
+    )
+    fee_free: bool
+    handling_tier: str = Field(
+        description="The lowest tier that may handle it: district, street or community."
+    )
+    risk_tier: str = Field(description="low, general or high (风险分级).")
+    joint_departments: list[str] = Field(description="The departments that countersign a joint item.")
+
+
+class ReusePlanEntryPublic(ItemRequirementPublic):
+    """One material of the item's requirement standard, and whether the window must ask for it."""
+
+    decision: Literal["reuse", "collect"] = Field(
+        description="reuse: a copy on file stands in, the applicant need not bring it; collect: ask for it."
+    )
+    reason: Literal["on_file", "not_on_file", "expired", "not_accepted", "not_reusable"] = Field(
+        description="on_file: valid today and accepted (reuse). Otherwise why it is collected: "
+        "not_on_file (no copy still valid is on file with any department), expired (the copy on file "
+        "ran out since gold's build), not_accepted (the department that took the copy turned it "
+        "down), not_reusable (the item asks for a new one with every application)."
+    )
+    explanation: str = Field(description="The reason in words, for the window.")
+    material: MaterialOnFilePublic | None = Field(
+        description="The copy on file, as the caller may see it (its file key is conditional): for "
+        "reuse, expired and not_accepted; null when none is on file or the item would not take it."
+    )
+
+
+class ReuseCountsPublic(BaseModel):
+    required: int = Field(description="Materials in the item's requirement standard.")
+    reuse: int = Field(description="Papers the applicant need not bring: they are on file and valid.")
+    collect: int = Field(description="Papers the window must ask for.")
+
+
+class ReusePlanPublic(BaseModel):
+    """An item's requirement standard set against the materials the subject has on file (材料复用)."""
+
+    subject_id: str = Field(description="The id asked for, normalised (a trailing x upper-cased).")
+    item_code: str
+    item_name: str
+    checked_on: dt.date = Field(description="The day validity is judged on: today, district time.")
+    gold_version: int = Field(description="The gold version the materials on file were read from.")
+    requirements: list[ReusePlanEntryPublic] = Field(description="Mandatory ones first.")
+    counts: ReuseCountsPublic
+    access: AccessPublic
+    withheld: list[WithheldPublic] = Field(
+        description="What exists but the caller may not see, e.g. a copy's file key without a grant."
+    )
+    masked: list[str]
+
+
+class MaterialDownloadPublic(BaseModel):
+    """A short-lived link to the file of the material on file of a type."""
+
+    subject_id: str = Field(description="The id asked for, normalised (a trailing x upper-cased).")
+    material_type: str
+    material_id: str
+    department: str = Field(description="The department whose case the material was handed in with.")
+    sha256: str = Field(description="SHA-256 of the file: check the download against it.")
+    url: str = Field(
+        description="GET it, with no token, before `expires_at`: a presigned URL of the object store, "
+        "or a link the API signs and serves itself on local storage."
+    )
+    expires_at: LocalDatetime
+    expires_in: int = Field(description="Seconds the link works for (`HUB_MATERIAL_LINK_SECONDS`).")
+    gold_version: int
+    access: AccessPublic
+
+
 class HealthPublic(BaseModel):
     status: str
     gold_version: int
@@ -264,7 +390,16 @@ class HealthPublic(BaseModel):
 
 
 class ProblemDetail(BaseModel):
-    detail: str
+    """An error (RFC 9457), served as `application/problem+json`."""
+
+    type: str = Field(
+        default="about:blank",
+        description="A URI naming the kind of problem; `about:blank` when the status says it all.",
+    )
+    title: str = Field(description="The status code's phrase, e.g. Not Found.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="Why the request was refused, for a person at a window to read.")
+    instance: str = Field(description="The request's path.")
 
 
 class TokenPublic(BaseModel):

@@ -142,9 +142,9 @@ def signing_key(settings: Settings) -> str:
     return secrets.token_urlsafe(32)
 
 
-def access_tokens(settings: Settings, registry: CredentialRegistry) -> AccessTokens:
+def access_tokens(settings: Settings, registry: CredentialRegistry, key: str | None = None) -> AccessTokens:
     return AccessTokens(
-        signing_key(settings),
+        key or signing_key(settings),
         dt.timedelta(seconds=settings.token_lifetime_seconds),
         CachedCredentials(registry, settings.credential_cache_seconds),
     )

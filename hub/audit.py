@@ -79,7 +79,9 @@ class AuditRecord:
     subject_id: str | None  # normalised when the id was valid, as sent otherwise
     endpoint: str
     status: int
-    outcome: str  # shown, not_found, invalid_subject_id, invalid_purpose, invalid_request, error
+    # shown, not_found, unknown_item, forbidden, invalid_subject_id, invalid_purpose,
+    # invalid_certificate_type, invalid_material_type, invalid_request, error
+    outcome: str
     gold_version: int | None = None
     grant_ids: tuple[str, ...] = ()
     fields_returned: tuple[str, ...] = ()

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # The API's client credentials and the departments' grants, in a bucket of their own so access
     # to it can be restricted apart from the lake's.
     auth_bucket: str = "hub-auth"
+    # The files of the materials applicants handed in, each under its `file_object_key`.
+    materials_bucket: str = "hub-materials"
 
     # Department mappings (fields and code values to the contracts); a folder of YAML files.
     mappings_dir: Path = REPO_ROOT / "contracts" / "mappings"
@@ -75,6 +77,9 @@ class Settings(BaseSettings):
     # comes first, and when the API stops.
     audit_segment_max_bytes: int = Field(default=16 * 1024 * 1024, ge=4096)
     audit_segment_max_seconds: float = Field(default=600.0, gt=0.0)
+    # How long a material download link the API hands out works: long enough to fetch one file,
+    # short enough that a link copied out of a window's system soon stops opening it.
+    material_link_seconds: int = Field(default=300, ge=1, le=3600)
 
     @property
     def sources_dir(self) -> Path:

@@ -132,6 +132,11 @@ def ensure_buckets(settings: Settings) -> None:
             client.make_bucket(bucket)
 
 
+def local_bucket_dir(settings: Settings, bucket: str) -> Path:
+    """Where a bucket's objects are kept on local storage."""
+    return settings.home / "buckets" / bucket
+
+
 def bucket_store(settings: Settings, bucket: str) -> ObjectStore:
     """A bucket of the configured store: S3, or a folder under the hub's home locally.
 
@@ -142,7 +147,7 @@ def bucket_store(settings: Settings, bucket: str) -> ObjectStore:
         if not client.bucket_exists(bucket):
             client.make_bucket(bucket)
         return S3ObjectStore(client, bucket)
-    return LocalObjectStore(settings.home / "buckets" / bucket)
+    return LocalObjectStore(local_bucket_dir(settings, bucket))
 
 
 def landing_store(settings: Settings) -> ObjectStore:

@@ -5,6 +5,8 @@ The server must share the settings' credential store (the same `HUB_HOME`, or th
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from hub.credentials import credential_registry
@@ -27,3 +29,14 @@ def bearer_headers(settings: Settings, api_url: str, department: str = "market_r
     """Headers that authenticate as a new client of `department`."""
     created = credential_registry(settings).create(department, note="tests")
     return {"Authorization": f"Bearer {request_token(api_url, created.client_id, created.secret)}"}
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The RFC 9457 problem the response carries, once its status, media type and shape are checked."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"type", "title", "status", "detail", "instance"}
+    assert (body["type"], body["status"], body["instance"]) == ("about:blank", status, response.url.path)
+    assert body["title"]
+    return body

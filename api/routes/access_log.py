@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.audit import AuditDep, SubjectAccess
 from api.deps import AccessDep, SettingsDep
-from api.routes.subjects import SubjectIdPath
-from api.schemas import AccessLogEntryPublic, AccessLogPublic, AccessPublic, ProblemDetail
+from api.problems import problems
+from api.routes.subjects import SubjectIdPath, valid_subject_id
+from api.schemas import AccessLogEntryPublic, AccessLogPublic, AccessPublic
 from hub.audit import read_access_log
-from hub.identifiers import check_subject_id
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
@@ -37,14 +37,13 @@ ENTRY_FIELDS = tuple(f"entries.{name}" for name in AccessLogEntryPublic.model_fi
     "supervision grant, every department's. Never behind: records not yet shipped to the lake's "
     "`audit/access_log` table are read from the API's journal.",
     dependencies=[Depends(SubjectAccess("subject_access_log"))],
-    responses={
-        401: {"model": ProblemDetail, "description": "No token, or one that is not valid."},
-        422: {
-            "model": ProblemDetail,
-            "description": "A malformed subject id, or a missing or unknown purpose.",
-        },
-        503: {"model": ProblemDetail, "description": "The request could not be audited."},
-    },
+    responses=problems(
+        {
+            401: "No token, or one that is not valid.",
+            422: "A malformed subject id, or a missing or unknown purpose.",
+            503: "The request could not be audited.",
+        }
+    ),
 )
 def get_access_log(
     subject_id: SubjectIdPath,
@@ -53,22 +52,18 @@ def get_access_log(
     audit: AuditDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many entries, newest first.")] = 100,
 ) -> AccessLogPublic:
-    check = check_subject_id(subject_id)
-    if not check.valid:
-        audit.outcome = "invalid_subject_id"
-        raise HTTPException(status_code=422, detail=f"malformed subject id: {check.reason}")
-    audit.subject_id = check.value
+    normalised = valid_subject_id(subject_id, audit)
     every_department = access.purpose == SUPERVISION and bool(access.grants)
     records = [
         r
-        for r in read_access_log(settings, check.value)
+        for r in read_access_log(settings, normalised)
         if every_department or r.department == access.department
     ]
     entries = [AccessLogEntryPublic.from_record(r) for r in records[:limit]]
     grant_ids = [g.grant_id for g in access.grants] if every_department else []
     audit.returned(ENTRY_FIELDS if entries else (), grant_ids=grant_ids)
     return AccessLogPublic(
-        subject_id=check.value,
+        subject_id=normalised,
         scope="all_departments" if every_department else "own_department",
         access=AccessPublic(
             department=access.department,

@@ -8,7 +8,8 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from api.deps import CachedGrantsDep, CallerDep
-from api.schemas import GrantPublic, ProblemDetail
+from api.problems import problems
+from api.schemas import GrantPublic
 from hub.credentials import utc_now
 
 router = APIRouter(prefix="/v1/grants", tags=["grants"])
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1/grants", tags=["grants"])
     description="Every grant the caller's department holds or held (expired and revoked ones "
     "too, with their status now), as the API applies them: a grant created or revoked in the "
     "registry shows here, and takes effect, within `HUB_GRANT_CACHE_SECONDS`.",
-    responses={401: {"model": ProblemDetail, "description": "No token, or one that is not valid."}},
+    responses=problems({401: "No token, or one that is not valid."}),
 )
 def list_grants(caller: CallerDep, grants: CachedGrantsDep) -> list[GrantPublic]:
     now = utc_now()

@@ -1,23 +1,57 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 
 from api.access import visible_profile
-from api.audit import AuditDep, SubjectAccess
+from api.audit import AuditDep, PendingAudit, SubjectAccess
 from api.deps import AccessDep, ProfileStoreDep
-from api.schemas import ProblemDetail, SubjectProfilePublic
+from api.problems import problems
+from api.schemas import SubjectProfilePublic
 from hub.identifiers import check_subject_id
+from quality.contracts import load_code_lists
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
 SubjectIdPath = Annotated[
     str,
     Path(
-        description="Resident ID number (GB 11643) or unified social credit code (GB 32100).", max_length=64
+        description="Resident ID number (GB 11643) or unified social credit code (GB 32100).",
+        max_length=64,
+        examples=["11010519491231002X", "91350100M000100Y43"],
     ),
 ]
+
+
+def valid_subject_id(subject_id: str, audit: PendingAudit) -> str:
+    """The id normalised, and told to the audit; 422 with the reason for a malformed one."""
+    check = check_subject_id(subject_id)
+    if not check.valid:
+        audit.outcome = "invalid_subject_id"
+        raise HTTPException(status_code=422, detail=f"malformed subject id: {check.reason}")
+    audit.subject_id = check.value
+    return check.value
+
+
+def code_path(code_list: str, description: str) -> Any:
+    """A path parameter holding a code of `code_list`: typed as text and checked by `known_code`,
+    so an unknown code is answered with the known ones; the enum tells the OpenAPI document's
+    readers which exist."""
+    return Path(
+        description=description,
+        max_length=64,
+        json_schema_extra={"enum": sorted(load_code_lists()[code_list])},
+    )
+
+
+def known_code(value: str, code_list: str, audit: PendingAudit) -> str:
+    codes = load_code_lists()[code_list]
+    if value not in codes:
+        audit.outcome = f"invalid_{code_list}"
+        known = ", ".join(sorted(codes))
+        raise HTTPException(status_code=422, detail=f"unknown {code_list} {value!r}; one of: {known}")
+    return value
 
 
 @router.get(
@@ -33,30 +67,25 @@ SubjectIdPath = Annotated[
     "part, which any department sees. Every request with a valid token is audited (see "
     "`/v1/subjects/{subject_id}/access-log`); its response carries the audit's `X-Request-ID`.",
     dependencies=[Depends(SubjectAccess("subject_profile"))],
-    responses={
-        401: {"model": ProblemDetail, "description": "No token, or one that is not valid."},
-        404: {"model": ProblemDetail, "description": "No such subject in the hub."},
-        422: {
-            "model": ProblemDetail,
-            "description": "A malformed subject id, or a missing or unknown purpose.",
-        },
-        503: {"model": ProblemDetail, "description": "The request could not be audited."},
-    },
+    responses=problems(
+        {
+            401: "No token, or one that is not valid.",
+            404: "No such subject in the hub.",
+            422: "A malformed subject id, or a missing or unknown purpose.",
+            503: "The request could not be audited.",
+        }
+    ),
 )
 def get_subject(
     subject_id: SubjectIdPath, store: ProfileStoreDep, access: AccessDep, audit: AuditDep
 ) -> SubjectProfilePublic:
-    check = check_subject_id(subject_id)
-    if not check.valid:
-        audit.outcome = "invalid_subject_id"
-        raise HTTPException(status_code=422, detail=f"malformed subject id: {check.reason}")
-    audit.subject_id = check.value
+    normalised = valid_subject_id(subject_id, audit)
     snapshot = store.snapshot()
     audit.gold_version = snapshot.version
-    profile = snapshot.profiles.get(check.value)
+    profile = snapshot.profiles.get(normalised)
     if profile is None:
         audit.outcome = "not_found"
-        raise HTTPException(status_code=404, detail=f"no subject {check.value} in the hub")
+        raise HTTPException(status_code=404, detail=f"no subject {normalised} in the hub")
     visible = visible_profile(profile, access)
     audit.returned(
         visible.pop("returned"),

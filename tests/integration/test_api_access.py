@@ -19,7 +19,7 @@ from api.main import create_app
 from hub.grants import Grant, grant_registry
 from hub.serving import BackgroundServer
 from hub.settings import Settings
-from tests.api_client import bearer_headers
+from tests.api_client import bearer_headers, problem
 from tests.integration.test_api_http import FixedStore
 from tests.profile_rows import OTHER, OWNER, PERSON
 
@@ -81,8 +81,8 @@ def test_a_request_without_a_purpose_is_422_with_the_reason(
     served: BackgroundServer, tokens: dict[str, dict[str, str]]
 ) -> None:
     response = httpx.get(f"{served.url}{PROFILE_URL}", headers=tokens[OTHER])
-    assert response.status_code == 422
-    assert response.json() == {"detail": "query purpose: Field required"}
+    body = problem(response, 422)
+    assert (body["title"], body["detail"]) == ("Unprocessable Content", "query purpose: Field required")
 
 
 def test_an_unknown_purpose_is_422_naming_the_known_ones(
@@ -223,9 +223,14 @@ def test_the_openapi_document_requires_a_purpose_and_declares_the_errors(served:
     assert sorted(purpose["schema"]["enum"]) == ["approval_handling", "statistics", "supervision"]
     assert "审批办理" in purpose["description"]
     assert set(operation["responses"]) == {"200", "401", "404", "422", "503"}
-    assert operation["responses"]["422"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ProblemDetail"
-    }
+    for status in ("401", "404", "422", "503"):
+        assert operation["responses"][status]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}
+        }
+    problem_schema = document["components"]["schemas"]["ProblemDetail"]
+    assert set(problem_schema["properties"]) == {"type", "title", "status", "detail", "instance"}
+    # FastAPI's own validation error shape is not served, so not declared.
+    assert "HTTPValidationError" not in document["components"]["schemas"]
     profile = document["components"]["schemas"]["SubjectProfilePublic"]
     assert {"withheld", "masked", "access", "identity", "materials_on_file"} <= set(profile["properties"])
     assert document["paths"]["/v1/grants"]["get"]["security"] == [{"departmentClient": []}]

@@ -16,7 +16,7 @@ from api.tokens import issue_token
 from hub.credentials import NewCredential, credential_registry
 from hub.serving import BackgroundServer
 from hub.settings import Settings
-from tests.api_client import request_token
+from tests.api_client import problem, request_token
 from tests.integration.test_api_http import FixedStore
 from tests.profile_rows import PERSON
 
@@ -81,9 +81,8 @@ def test_client_credentials_in_form_fields_work_too(served: BackgroundServer, cl
 
 def test_no_token_is_401_with_a_bearer_challenge(served: BackgroundServer) -> None:
     response = httpx.get(f"{served.url}{PROFILE_URL}")
-    assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="approval-hub"'
-    assert "bearer token is required" in response.json()["detail"]
+    assert "bearer token is required" in problem(response, 401)["detail"]
 
 
 def test_another_scheme_is_taken_as_no_token(served: BackgroundServer, client: NewCredential) -> None:
@@ -107,8 +106,7 @@ def test_an_expired_token_is_401(served: BackgroundServer, client: NewCredential
     an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     expired = issue_token(client.credential, SIGNING_KEY, dt.timedelta(minutes=15), an_hour_ago)
     response = httpx.get(f"{served.url}{PROFILE_URL}", headers=_bearer(expired.access_token))
-    assert response.status_code == 401
-    assert response.json() == {"detail": "the token has expired"}
+    assert problem(response, 401)["detail"] == "the token has expired"
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
@@ -192,5 +190,11 @@ def test_the_openapi_document_declares_the_client_credentials_flow(served: Backg
     document = httpx.get(f"{served.url}/openapi.json").json()
     scheme = document["components"]["securitySchemes"]["departmentClient"]
     assert scheme["flows"]["clientCredentials"]["tokenUrl"] == TOKEN_URL
+    # The token endpoint answers errors in OAuth2's shape, not as problems.
+    token_errors = document["paths"][TOKEN_URL]["post"]["responses"]
+    assert set(token_errors) == {"200", "400", "401"}
+    assert token_errors["400"]["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/TokenErrorPublic"}}
+    }
     assert document["paths"]["/v1/subjects/{subject_id}"]["get"]["security"] == [{"departmentClient": []}]
     assert "security" not in document["paths"]["/health"]["get"]

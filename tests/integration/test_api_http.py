@@ -11,7 +11,7 @@ from api.main import create_app
 from api.profiles import ProfileSnapshot
 from hub.serving import BackgroundServer
 from hub.settings import Settings
-from tests.api_client import bearer_headers
+from tests.api_client import bearer_headers, problem
 from tests.profile_rows import PERSON, profile_row
 
 pytestmark = pytest.mark.integration
@@ -55,10 +55,11 @@ def test_known_subject_returns_profile(served: BackgroundServer, auth: dict[str,
     }
 
 
-def test_unknown_subject_is_404_with_json_reason(served: BackgroundServer, auth: dict[str, str]) -> None:
+def test_unknown_subject_is_404_with_a_problem(served: BackgroundServer, auth: dict[str, str]) -> None:
     response = httpx.get(f"{served.url}/v1/subjects/91350100M000100Y43", params=PURPOSE, headers=auth)
-    assert response.status_code == 404
-    assert "91350100M000100Y43" in response.json()["detail"]
+    body = problem(response, 404)
+    assert body["title"] == "Not Found"
+    assert body["detail"] == "no subject 91350100M000100Y43 in the hub"
 
 
 @pytest.mark.parametrize(
@@ -73,8 +74,15 @@ def test_malformed_subject_id_is_422_with_reason(
     served: BackgroundServer, auth: dict[str, str], value: str, reason: str
 ) -> None:
     response = httpx.get(f"{served.url}/v1/subjects/{value}", params=PURPOSE, headers=auth)
-    assert response.status_code == 422
-    assert reason in response.json()["detail"]
+    assert reason in problem(response, 422)["detail"]
+
+
+def test_an_unknown_path_and_a_wrong_method_are_problems_too(
+    served: BackgroundServer, auth: dict[str, str]
+) -> None:
+    assert problem(httpx.get(f"{served.url}/v1/nothing-here", headers=auth), 404)["detail"] == "Not Found"
+    wrong_method = httpx.delete(f"{served.url}/v1/subjects/{PERSON}", params=PURPOSE, headers=auth)
+    assert problem(wrong_method, 405)["title"] == "Method Not Allowed"
 
 
 def test_health_needs_no_token(served: BackgroundServer) -> None:

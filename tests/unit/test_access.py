@@ -19,6 +19,7 @@ from api.access import (
     SUBJECT_SOURCES,
     Access,
     FieldRule,
+    attestation,
     rule_from,
     sharing_policy,
     visible_profile,
@@ -336,3 +337,33 @@ def test_every_served_field_has_its_sources() -> None:
     policy = sharing_policy()
     for list_name, source in LIST_SOURCES.items():
         assert set(policy.lists[list_name].fields) == set(source.item.model_fields)
+
+
+def test_an_attestation_counts_only_certificates_in_force_that_the_caller_may_see(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    row = profile_row()
+    today = dt.date(2026, 11, 26)
+    held = attestation(row, "food_business_licence", today, Access.at(THIRD, PURPOSE, [], NOW))
+    assert (held["holds"], held["withheld"], held["returned"]) == (True, [], ["holds"])
+    # Not yet valid on an earlier day, and no longer after its last.
+    for day in (dt.date(2026, 10, 31), dt.date(2031, 11, 1)):
+        assert (
+            attestation(row, "food_business_licence", day, Access.at(THIRD, PURPOSE, [], NOW))["holds"]
+            is False
+        )
+    assert (
+        attestation(None, "food_business_licence", today, Access.at(THIRD, PURPOSE, [], NOW))["holds"]
+        is False
+    )
+
+    # Were the contracts to make certificates conditional, a department without a grant would not
+    # be told, and would be told that something is withheld.
+    monkeypatch.setattr("api.access.attestation_rule", lambda: FieldRule("conditional", False))
+    hidden = attestation(row, "food_business_licence", today, Access.at(THIRD, PURPOSE, [], NOW))
+    assert hidden["holds"] is False
+    assert [(w["field"], w["department"], w["sharing_class"]) for w in hidden["withheld"]] == [
+        ("holds", OWNER, "conditional")
+    ]
+    owner = attestation(row, "food_business_licence", today, Access.at(OWNER, PURPOSE, [], NOW))
+    assert owner["holds"] is True
