@@ -211,7 +211,8 @@ def lake_restore(
     from jobs.maintenance import restore
     from jobs.spark import get_spark
 
-    metrics = restore(get_spark(get_settings()), _lake_uri(table), version)
+    uri = _lake_uri(table)  # an unknown table is refused before a JVM starts
+    metrics = restore(get_spark(get_settings()), uri, version)
     console.print(f"{table} restored to version {version}: {metrics}")
 
 
