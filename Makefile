@@ -18,15 +18,17 @@ UDF_SOURCES := $(shell find infra/udf/src -name '*.java')
 # API serves it (and the monthly report inlines it): nothing is loaded from a CDN at run time.
 DASHBOARD_DIR := api/dashboard
 ECHARTS_JS := $(DASHBOARD_DIR)/static/echarts.min.js
-# The browser the dashboard's test drives: Debian's, not one Playwright would download.
+# The browser the dashboard's test drives: Debian's, not one Playwright would download; and a font
+# with Chinese glyphs, so its screenshots show the page's Chinese rather than empty boxes.
 CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 .PHONY: demo test bench lint setup jars minio chromium clean
 
 demo: setup
 	$(BIN)/hub demo
 
-test: setup $(MINIO_BIN) $(CHROMIUM) lint
+test: setup $(MINIO_BIN) $(CHROMIUM) $(CJK_FONT) lint
 	HUB_MINIO_BINARY=$(MINIO_BIN) $(BIN)/pytest
 
 bench: setup
@@ -45,7 +47,7 @@ setup: $(BIN)/.installed $(JARS_STAMP) $(UDF_JAR) $(ECHARTS_JS)
 
 jars: $(JARS_STAMP) $(UDF_JAR)
 minio: $(MINIO_BIN)
-chromium: $(CHROMIUM)
+chromium: $(CHROMIUM) $(CJK_FONT)
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -69,9 +71,9 @@ $(ECHARTS_JS): $(DASHBOARD_DIR)/package.json $(DASHBOARD_DIR)/package-lock.json
 	cp $(DASHBOARD_DIR)/node_modules/echarts/dist/echarts.min.js $@
 
 # Only `make test` needs a browser, so `make demo` stays light. Installed once, when missing.
-$(CHROMIUM):
+$(CHROMIUM) $(CJK_FONT) &:
 	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-wqy-microhei
 
 $(MINIO_BIN):
 	mkdir -p $(dir $@)
