@@ -18,6 +18,8 @@ from typing import Any
 from hub.analyst_figures import Marts, Row, code_labels, load_marts, monthly_report_tables
 from hub.settings import REPO_ROOT, Settings
 
+# Where `make setup` copies ECharts from its npm install; the API serves the folder as the
+# dashboard's static files.
 ECHARTS_BUNDLE = REPO_ROOT / "api" / "dashboard" / "static" / "echarts.min.js"
 
 # Each table's columns in order, so a month without rows still gets a CSV with its header.

@@ -12,7 +12,6 @@ which describes the departments' API.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -21,10 +20,10 @@ from fastapi.responses import FileResponse
 from api.catalogue import ITEM_CODE_PATTERN
 from api.deps import AnalystMartStoreDep, SettingsDep
 from hub.analyst_figures import Filters, MartsNotBuiltError, dashboard, options
+from hub.monthly_report import ECHARTS_BUNDLE
 from quality.contracts import load_code_labels
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "static"
-ECHARTS_BUNDLE = STATIC_DIR / "echarts.min.js"
+STATIC_DIR = ECHARTS_BUNDLE.parent
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -39,10 +38,12 @@ def dashboard_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
-def _known(code_list: str, value: str | None, what: str) -> str | None:
+def _known(code_list: str, value: str | None) -> str | None:
     codes = load_code_labels()[code_list]
     if value is not None and value not in codes:
-        raise HTTPException(status_code=422, detail=f"unknown {what} {value!r}; one of: {', '.join(codes)}")
+        raise HTTPException(
+            status_code=422, detail=f"unknown {code_list} {value!r}; one of: {', '.join(codes)}"
+        )
     return value
 
 
@@ -58,9 +59,9 @@ def dashboard_data(
 ) -> dict[str, Any]:
     try:
         filters = Filters(
-            department=_known("department", department, "department"),
+            department=_known("department", department),
             item_code=item_code,
-            channel=_known("channel", channel, "channel"),
+            channel=_known("channel", channel),
             month=month,
         )
     except ValueError as error:

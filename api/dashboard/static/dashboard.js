@@ -87,7 +87,7 @@ function options(data) {
     },
     overdue: {
       title: emptyTitle(heat.cells.length === 0), tooltip: { position: "top" },
-      grid: { left: 160, bottom: 70 }, xAxis: { type: "category", data: months, splitArea: { show: true } },
+      grid: { left: 160, bottom: 95 }, xAxis: { type: "category", data: months, splitArea: { show: true } },
       yAxis: { type: "category", data: heat.departments.map(dept), splitArea: { show: true } },
       visualMap: { min: 0, max: heatMax, calculable: true, orient: "horizontal", left: "center", bottom: 0 },
       series: [{ name: t("overdue_cases"), type: "heatmap", data: heat.cells, label: { show: true } }],
