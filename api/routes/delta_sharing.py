@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import DeltaError, TableNotFoundError
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -275,8 +275,8 @@ def query_table(
     try:
         lines = _metadata_lines(server, shared, version)
         snapshot = server.snapshot(shared, version)
-    except (TableNotFoundError, OSError) as error:
-        # An old version whose files gold's retention has removed.
+    except (DeltaError, OSError) as error:
+        # An old version whose log or files gold's retention has removed.
         raise SharingProtocolError(
             404, "RESOURCE_DOES_NOT_EXIST", f"version {version} of {table} can no longer be read"
         ) from error

@@ -197,6 +197,10 @@ def test_the_version_header_and_a_tampered_file_link(sharing, analytics: str) ->
     assert httpx.get(url).status_code == 200
     tampered = url[:-1] + ("1" if url.endswith("0") else "0")
     assert httpx.get(tampered).status_code == 403
+    later = httpx.post(f"{table}/query", headers=headers, json={"version": 5})
+    assert (later.status_code, later.json()["errorCode"]) == (400, "INVALID_PARAMETER_VALUE")
+    changes = httpx.post(f"{table}/query", headers=headers, json={"startingVersion": 0})
+    assert "only the latest version or a `version`" in changes.json()["message"]
 
 
 def test_on_s3_the_client_fetches_the_snapshot_by_a_presigned_url(
