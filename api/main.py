@@ -16,6 +16,7 @@ from api.analyst import AnalystMartStore
 from api.audit import AuditMiddleware
 from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
+from api.delta_sharing import SharingServer
 from api.downloads import SignedLocalMaterialFiles, material_files
 from api.problems import install_problem_handlers, problem_openapi
 from api.profiles import ProfileStore
@@ -24,6 +25,7 @@ from api.routes import (
     attestations,
     auth,
     dashboard,
+    delta_sharing,
     grants,
     health,
     items,
@@ -104,5 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(items.router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", StaticFiles(directory=dashboard.STATIC_DIR), name="dashboard-static")
+    # The shares are checked now: one of anything but a shareable analyst mart stops the start.
+    delta_sharing.install(app, SharingServer(settings, key))
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     return app

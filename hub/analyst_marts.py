@@ -60,6 +60,10 @@ class AnalystMart:
     name: str
     grain: tuple[str, ...]
     measures: tuple[str, ...]
+    # The contract field ("contract.field") a grain column holds when it is named otherwise; a
+    # grain column named as a contract field holds that field. What may be shared outside the hub
+    # is judged on these fields' sharing classes (hub/sharing.py).
+    grain_sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -98,6 +102,8 @@ ANALYST_MARTS: dict[str, AnalystMart] = {
                 "outlier_permit_share",
                 "outlier_slow",
             ),
+            # The officer who decided: a civil servant's identity, conditional in the contract.
+            grain_sources=(("officer_id", "case_event.actor_id"),),
         ),
     )
 }
