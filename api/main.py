@@ -14,10 +14,22 @@ from api.access import catalogue_is_open, sharing_policy
 from api.audit import AuditMiddleware
 from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
+from api.delta_sharing import SharingServer
 from api.downloads import SignedLocalMaterialFiles, material_files
 from api.problems import install_problem_handlers, problem_openapi
 from api.profiles import ProfileStore
-from api.routes import access_log, attestations, auth, grants, health, items, materials, reuse, subjects
+from api.routes import (
+    access_log,
+    attestations,
+    auth,
+    delta_sharing,
+    grants,
+    health,
+    items,
+    materials,
+    reuse,
+    subjects,
+)
 from api.tokens import access_tokens, signing_key
 from hub.audit import AuditJournal
 from hub.credentials import credential_registry
@@ -88,5 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(materials.local_files_router)
     app.include_router(grants.router)
     app.include_router(items.router)
+    # The shares are checked now: one of anything but a shareable analyst mart stops the start.
+    delta_sharing.install(app, SharingServer(settings, key))
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     return app
