@@ -67,6 +67,19 @@ class MinioServer:
     data_dir: Path
     process: subprocess.Popen[bytes]
 
+    def settings_for(self, base: Settings, home: Path, **overrides: object) -> Settings:
+        """`base` moved onto this server: storage over S3, `home` for what stays local."""
+        return base.model_copy(
+            update={
+                "home": home,
+                "storage": "s3",
+                "s3_endpoint": self.endpoint,
+                "s3_access_key": self.access_key,
+                "s3_secret_key": self.secret_key,
+                **overrides,
+            }
+        )
+
 
 def _minio_binary() -> str:
     binary = os.environ.get("HUB_MINIO_BINARY") or shutil.which("minio")
