@@ -159,6 +159,20 @@ def test_the_dashboard_draws_every_chart_and_follows_the_filters(
     page.close()
 
 
+def test_the_data_endpoint_never_sends_a_small_cell(served: BackgroundServer) -> None:
+    for params in ({}, {"department": "food_drug", "channel": "kiosk"}, {"department": "food_drug"}):
+        response = httpx.get(f"{served.url}/dashboard/data", params=params, timeout=10)
+        assert response.status_code == 200, response.text
+        assert [figure for figure in SUPPRESSED_FIGURES if figure in response.text] == [], params
+    # The kiosk's only cell is small: filtering on it finds no throughput at all.
+    assert (
+        httpx.get(f"{served.url}/dashboard/data", params={"channel": "kiosk"}, timeout=10).json()[
+            "channel_mix"
+        ]
+        == []
+    )
+
+
 def test_the_data_endpoint_refuses_a_bad_filter_with_its_reason(served: BackgroundServer) -> None:
     bad_month = httpx.get(f"{served.url}/dashboard/data", params={"month": "2026-3"}, timeout=10)
     assert problem(bad_month, 422)["detail"] == "month must be YYYY-MM, e.g. 2026-03; got '2026-3'"
