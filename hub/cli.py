@@ -40,6 +40,10 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
+report_app = typer.Typer(
+    help="Reports for analysts from the marts, small cells suppressed.", no_args_is_help=True
+)
+app.add_typer(report_app, name="report")
 sharing_app = typer.Typer(
     help="Delta Sharing of the analyst marts: recipients and the profile files they read with.",
     no_args_is_help=True,
@@ -396,6 +400,36 @@ def audit_ship() -> None:
             f"[red]{report.unreadable_lines} unreadable lines: their segments are kept in "
             f"{get_settings().audit_journal / 'rejected'}[/red]"
         )
+
+
+def _month(value: str) -> str:
+    from hub.analyst_figures import MONTH
+
+    if not MONTH.match(value):
+        raise typer.BadParameter(f"expected YYYY-MM, e.g. 2026-03; got {value!r}")
+    return value
+
+
+@report_app.command("monthly")
+def report_monthly(
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM.", callback=_month)],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into; default: reports/ in the hub's home.")
+    ] = None,
+) -> None:
+    """Write the month's supervision and throughput report (report-YYYY-MM.html, with its charts)
+    and the tables behind it (one CSV each)."""
+    from hub.analyst_figures import MartsNotBuiltError
+    from hub.monthly_report import EmptyMonthError, monthly_report
+
+    try:
+        report = monthly_report(get_settings(), month, out)
+    except (MartsNotBuiltError, EmptyMonthError, FileNotFoundError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=1) from error
+    console.print(f"report: {report.html}")
+    for path in report.csvs:
+        console.print(f"table: {path}")
 
 
 @sharing_app.command("add-recipient")

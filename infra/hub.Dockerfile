@@ -22,6 +22,13 @@ FROM debian:bookworm-slim AS minio
 COPY --from=minio-build /out/minio /usr/local/bin/minio
 ENTRYPOINT ["minio"]
 
+# The dashboard's ECharts, from npm at the version api/dashboard/package-lock.json pins: a checkout
+# has no bundle (make setup copies it there, and git ignores it).
+FROM node:20.20.2-bookworm-slim AS dashboard
+WORKDIR /build
+COPY api/dashboard/package.json api/dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11.7-slim-bookworm AS hub
 RUN apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless procps \
@@ -31,6 +38,7 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY hub hub
 COPY jobs jobs
 COPY api api
+COPY --from=dashboard /build/node_modules/echarts/dist/echarts.min.js api/dashboard/static/echarts.min.js
 COPY quality quality
 COPY dags dags
 COPY contracts contracts

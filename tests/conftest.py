@@ -50,6 +50,15 @@ def spark(hub_settings: Settings):
     session.stop()
 
 
+@pytest.fixture
+def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A hub home of the test's own: the CLI reads its settings through the cached get_settings."""
+    monkeypatch.setenv("HUB_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
 @dataclass(frozen=True)
 class MinioServer:
     endpoint: str

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
+from hub.monthly_report import ECHARTS_BUNDLE
 from hub.settings import REPO_ROOT, Settings
 
 pytestmark = pytest.mark.unit
@@ -127,6 +128,8 @@ def test_the_image_holds_what_the_services_run(services: dict[str, dict[str, Any
     assert workdir
     assert dags == Path(workdir[1]) / "dags"
     assert {"hub", "jobs", "api", "quality", "contracts", "dags"} <= copied
+    # The API serves the dashboard's ECharts, which a checkout does not hold.
+    assert f"{ECHARTS_BUNDLE.relative_to(REPO_ROOT)}\n" in hub_stage
 
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     pinned = re.search(r"^MINIO_MODULE_VERSION := (\S+)$", makefile, flags=re.MULTILINE)
