@@ -53,6 +53,15 @@ TableArgument = Annotated[str, typer.Argument(help="layer.name, e.g. gold.subjec
 console = Console(soft_wrap=True)
 
 
+@app.callback()
+def main() -> None:
+    """Approval data-sharing hub."""
+    from hub.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+
 def _interactive() -> bool:
     return sys.stdin.isatty() and os.environ.get("CI", "").lower() not in {"1", "true", "yes"}
 
