@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
+from hub.task_failures import TASK_FAILURES
 from hub.working_days import load_calendar
 from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
 from jobs.departments import DepartmentMapping, load_mappings
@@ -1097,6 +1098,7 @@ def lake_tables() -> list[tuple[str, str]]:
         RULE_RESULTS,
         GATE_RESULTS,
         FILE_INCIDENTS,
+        TASK_FAILURES,
         GOLD_BUILDS,
         *[("gold", name) for name in GOLD_TABLES],
     ]
