@@ -196,6 +196,32 @@ def quarantine_show(limit: Annotated[int, typer.Option(help="How many rows to pr
     console.print(f"{len(rows)} rows in quarantine")
 
 
+@app.command()
+def failures(
+    department: Annotated[str | None, typer.Option(help="Only this department's.")] = None,
+    limit: Annotated[int, typer.Option(help="How many to print.")] = 20,
+) -> None:
+    """Airflow tasks that failed for good (retries spent), newest first: when, which DAG and task,
+    the department, the file the error names, and the error."""
+    from deltalake.exceptions import TableNotFoundError
+
+    from hub.storage import read_table_rows
+    from hub.task_failures import TASK_FAILURES
+
+    try:
+        rows = read_table_rows(get_settings(), *TASK_FAILURES)
+    except TableNotFoundError:
+        rows = []
+    rows = [r for r in rows if department is None or r["department"] == department]
+    rows.sort(key=lambda r: r["failed_at"], reverse=True)
+    for r in rows[:limit]:
+        console.print(
+            f"{r['failed_at'].isoformat()}\t{r['dag_id']}.{r['task_id']}\ttry {r['try_number']}\t"
+            f"{r['department'] or '-'}\t{r['file'] or '-'}\t{r['error_type']}: {r['error']}"
+        )
+    console.print(f"{len(rows)} task failures")
+
+
 def _lake_uri(table: str) -> str:
     from jobs.pipeline import lake_table_uri
 

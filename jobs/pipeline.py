@@ -104,7 +104,14 @@ def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict
         lambda name, payload: payload_problem(mapping, name, payload),
     )
     if plan.existing is not None:
-        log.info("%s: already landed as %s [%s, %s)", department, batch.batch_id, batch.since, batch.until)
+        log.info(
+            "%s: already landed as %s [%s, %s)",
+            department,
+            batch.batch_id,
+            batch.since,
+            batch.until,
+            extra={"department": department, "batch_id": batch.batch_id},
+        )
     else:
         log.info(
             "landed %s [%s, %s): %s",
@@ -112,9 +119,16 @@ def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict
             batch.since,
             batch.until,
             ", ".join(f"{f.key} ({f.size} bytes)" for f in batch.files) or "nothing new",
+            extra={"department": department, "batch_id": batch.batch_id},
         )
     for rejected in batch.rejected:
-        log.warning("%s: file %s rejected: %s", department, rejected.key, rejected.reason)
+        log.warning(
+            "%s: file %s rejected: %s",
+            department,
+            rejected.key,
+            rejected.reason,
+            extra={"department": department, "batch_id": batch.batch_id, "file": rejected.key},
+        )
     return asdict(batch)
 
 
@@ -193,6 +207,7 @@ def load_bronze_batches(settings: Settings, landed: list[dict[str, Any]]) -> lis
             rows.get(batch.batch_id, 0),
             already_landed,
             len(batch.rejected),
+            extra={"department": department, "batch_id": batch.batch_id},
         )
         results.append(
             {
@@ -482,6 +497,7 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
             sum(r.rows_in for r in results),
             len(batch_ids),
             time.perf_counter() - started,
+            extra={"contract": name},
         )
         # A batch with no rows of the contract (a quiet day) is reconciled too: 0 = 0 + 0.
         seen = {r.batch_id for r in results}
@@ -512,6 +528,7 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
             r["rows_in"],
             r["rows_valid"],
             r["rows_quarantined"],
+            extra={"contract": r["contract"], "batch_id": r["batch_id"], "department": r["department"]},
         )
     return [{k: v for k, v in r.items() if k != "checked_at"} for r in records]
 
