@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         grant_registry(settings).for_department, settings.grant_cache_seconds
     )
     app.state.audit_journal = AuditJournal.for_settings(settings)
-    app.state.metrics = ApiMetrics()
+    app.state.metrics = ApiMetrics([app.state.profile_store, app.state.catalogue_store])
     app.add_middleware(AuditMiddleware, journal=app.state.audit_journal, metrics=app.state.metrics)
     # Added last, so outermost: it counts the status the client got, an audit failure's 503 too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

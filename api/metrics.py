@@ -13,12 +13,16 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from typing import Annotated
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.snapshots import SnapshotStore
 from api.tokens import Caller
 
 log = logging.getLogger("api.requests")
@@ -33,12 +37,32 @@ NO_DEPARTMENT = "none"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
+class ServedVersions(Collector):
+    """The version of each table the API serves, read from its stores when scraped: compared with
+    the lake's latest version (`hub lake history`), it shows an API serving stale data."""
+
+    def __init__(self, stores: Sequence[SnapshotStore[Any]]) -> None:
+        self.stores = stores
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        served = GaugeMetricFamily(
+            "hub_api_served_table_version",
+            "Version of each table in the snapshot the API serves (-1: not there yet).",
+            labels=["table"],
+        )
+        for store in self.stores:
+            for table, version in store.served_versions.items():
+                served.add_metric([table], version)
+        yield served
+
+
 class ApiMetrics:
     """The API's collectors, on a registry of their own (one per app, so apps built side by side
     in one process, as the tests do, count apart)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stores: Sequence[SnapshotStore[Any]] = ()) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(ServedVersions(stores))
         self.requests = Counter(
             "hub_api_requests",
             "Requests answered, by the caller's department, route template, method and status.",

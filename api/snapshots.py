@@ -55,6 +55,14 @@ class SnapshotStore(ABC, Generic[S]):
     def build(self, versions: tuple[int, ...], rows: Sequence[Rows]) -> S:
         """The snapshot of each table's rows at its version (MISSING, with no rows, when absent)."""
 
+    @property
+    def served_versions(self) -> dict[str, int]:
+        """Each table's version in the snapshot served now (MISSING: not there yet), by
+        `layer.table`; empty before the first request read the store."""
+        if self._versions is None:
+            return {}
+        return {f"{layer}.{table}": v for (layer, table), v in zip(self.tables, self._versions, strict=True)}
+
     def snapshot(self) -> S:
         """The current snapshot; the tables' versions are checked at most every `refresh_seconds`."""
         now = time.monotonic()

@@ -20,6 +20,7 @@ from api.main import create_app
 from hub.serving import BackgroundServer
 from hub.settings import Settings
 from tests.api_client import bearer_headers, problem
+from tests.catalogue_rows import CONSTRUCTION_PERMIT, write_catalogue
 from tests.integration.test_api_http import FixedStore
 from tests.profile_rows import ENTITY, OTHER, OWNER, PERSON
 
@@ -31,7 +32,9 @@ PURPOSE = {"purpose": "approval_handling"}
 
 @pytest.fixture(scope="module")
 def settings(hub_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return hub_settings.model_copy(update={"home": Path(tmp_path_factory.mktemp("metrics-home"))})
+    settings = hub_settings.model_copy(update={"home": Path(tmp_path_factory.mktemp("metrics-home"))})
+    write_catalogue(settings)
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +86,13 @@ def test_requests_are_counted_by_department_route_and_status_without_a_subject_i
     assert _value(samples, "hub_api_audit_write_failures_total") == 0
     labels = {value for s in samples for value in s.labels.values()}
     assert not {v for v in labels if PERSON in v or ENTITY in v}
+
+    # The catalogue as served, once a request read it; the overridden profile store was never read.
+    assert httpx.get(f"{served.url}/v1/items/{CONSTRUCTION_PERMIT}", headers=other).status_code == 200
+    versions = {
+        s.labels["table"]: s.value for s in _scrape(served) if s.name == "hub_api_served_table_version"
+    }
+    assert versions == {"silver.approval_item": 0, "silver.item_requirement": 0}
 
     # Scraped from inside the network, not a department's operation: not in the API's document.
     assert "/metrics" not in httpx.get(f"{served.url}/openapi.json").json()["paths"]
