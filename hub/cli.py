@@ -90,10 +90,19 @@ def serve(
     import uvicorn
 
     from api.main import create_app
+    from hub.logs import configure_logging
 
     settings = get_settings()
+    # uvicorn's own lines (start, stop, errors) in the hub's format; its access log is off, since the
+    # API logs each request itself by route template: a raw path holds the subject id asked for.
+    configure_logging(settings.log_format, settings.log_level, also=("uvicorn",))
     uvicorn.run(
-        create_app(settings), host=host or settings.api_host, port=port or settings.api_port, log_level="info"
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
     )
 
 

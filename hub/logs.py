@@ -126,14 +126,14 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
         pass
 
 
-def configure_logging(log_format: LogFormat, level: str) -> None:
+def configure_logging(log_format: LogFormat, level: str, also: tuple[str, ...] = ()) -> None:
     """Send the hub's loggers to stderr in `log_format` at `level`, replacing what an earlier call
     installed. For the processes the hub starts itself (`hub serve`, the CLI), where nothing else
     configured the root logger; their lines still propagate to it, so a host that did (Airflow's
-    task logs, pytest's capture) sees them too."""
+    task logs, pytest's capture) sees them too. `also`: other loggers to format the same way."""
     handler = _StderrHandler()
     handler.setFormatter(formatter_for(log_format))
-    for name in HUB_LOGGERS:
+    for name in (*HUB_LOGGERS, *also):
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
             logger.removeHandler(old)
