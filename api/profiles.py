@@ -9,6 +9,10 @@ from typing import Any
 
 from api.snapshots import ArrowRows, Read, SnapshotStore
 
+# The lineage of each case and identity entry back to bronze: for the lake's readers, served by no
+# route, so not held.
+UNSERVED = frozenset({"source"})
+
 
 @dataclass(frozen=True)
 class ProfileSnapshot:
@@ -21,7 +25,9 @@ class ProfileStore(SnapshotStore[ProfileSnapshot]):
 
     def build(self, versions: tuple[int, ...], tables: Sequence[Read]) -> ProfileSnapshot:
         (version,), (table,) = versions, tables
-        return ProfileSnapshot(version, {} if table is None else ArrowRows(table, "subject_id"))
+        return ProfileSnapshot(
+            version, {} if table is None else ArrowRows(table, "subject_id", unserved=UNSERVED)
+        )
 
     def get(self, subject_id: str) -> dict[str, Any] | None:
         return self.snapshot().profiles.get(subject_id)
