@@ -27,9 +27,9 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,13 @@ class AuditRecord:
         # json.dumps escapes every newline inside a value, so a record is exactly one line.
         return (
             json.dumps(
-                asdict(self) | {"at": self.at.astimezone(dt.UTC).isoformat()},
+                # Built field by field: `asdict` deep-copies every value, which cost a tenth of a
+                # profile request's time under load.
+                {name: getattr(self, name) for name in _RECORD_FIELDS}
+                | {
+                    "at": self.at.astimezone(dt.UTC).isoformat(),
+                    "fields_withheld": [vars(w) for w in self.fields_withheld],
+                },
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
@@ -126,6 +132,9 @@ class AuditRecord:
                 for w in row.get("fields_withheld") or ()
             ),
         )
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
 
 
 # The Delta table's schema. Plain types only, and written by delta-rs without table features, so
@@ -246,7 +255,12 @@ class _OpenSegment:
 
 
 class AuditWriteError(OSError):
-    """The batch a record was written in could not be made durable: its response is refused."""
+    """The batch records were written in could not be made durable: their responses are refused.
+    `durable` counts those of the records handed in (the first ones) that are on disk."""
+
+    def __init__(self, message: str, durable: int = 0) -> None:
+        super().__init__(message)
+        self.durable = durable
 
 
 @dataclass
@@ -296,11 +310,15 @@ class AuditJournal:
         )
 
     def append(self, record: AuditRecord) -> None:
-        line = record.to_json_line()
+        self.append_all([record])
+
+    def append_all(self, records: Sequence[AuditRecord]) -> None:
+        """Append the records, in order, in the same batch; on disk when this returns."""
+        lines = [record.to_json_line() for record in records]
         with self._queue:
             batch = self._waiting
             position = len(batch.lines)
-            batch.lines.append(line)
+            batch.lines.extend(lines)
             while not batch.done:
                 if self._writing:
                     self._queue.wait()
@@ -316,8 +334,11 @@ class AuditJournal:
                     self._writing = False
                     batch.done = True
                     self._queue.notify_all()
-        if position >= batch.durable:
-            raise AuditWriteError(f"the audit journal could not be written: {batch.error}") from batch.error
+        durable = min(max(batch.durable - position, 0), len(lines))
+        if durable < len(lines):
+            raise AuditWriteError(
+                f"the audit journal could not be written: {batch.error}", durable
+            ) from batch.error
 
     def _write_batch(self, batch: _Batch) -> None:
         lines = batch.lines
