@@ -78,15 +78,37 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
+def _records_in_utc(item_type: pa.DataType) -> Fix | None:
+    """For a list of records whose timestamps are all top-level fields (the common shape), one
+    loop over the list: a call per value would cost more than the conversion it saves."""
+    if not pa.types.is_struct(item_type):
+        return None
+    stamps = [f.name for f in item_type if pa.types.is_timestamp(f.type)]
+    if not stamps or any(not pa.types.is_timestamp(f.type) and _in_utc(f.type) for f in item_type):
+        return None
+
+    def records(values: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        for value in values or ():
+            if value is not None:
+                for name in stamps:
+                    stamp = value[name]
+                    if stamp is not None:
+                        value[name] = stamp.replace(tzinfo=dt.UTC)
+        return values
+
+    return records
+
+
 def _in_utc(arrow_type: pa.DataType) -> Fix | None:
     """What gives a value of `arrow_type` (as `_served_type` made it) its UTC zone back; None when
     it holds no timestamp."""
     if pa.types.is_timestamp(arrow_type):
         return _utc
     if pa.types.is_list(arrow_type):
-        item = _in_utc(arrow_type.value_type)
+        records = _records_in_utc(arrow_type.value_type)
+        item = None if records is not None else _in_utc(arrow_type.value_type)
         if item is None:
-            return None
+            return records
         return lambda values: None if values is None else [item(v) for v in values]
     if pa.types.is_struct(arrow_type):
         fixes = [(f.name, fix) for f in arrow_type if (fix := _in_utc(f.type)) is not None]

@@ -119,7 +119,7 @@ def start_api(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     ]
     with log.open("wb") as stderr:
         process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the API exited: {log.read_text()}")
@@ -130,7 +130,7 @@ def start_api(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
             pass
         time.sleep(0.2)
     process.kill()
-    raise RuntimeError("the API did not answer within 120 s")
+    raise RuntimeError("the API did not answer within 600 s")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -213,7 +213,10 @@ def main() -> None:
     first_id = ids.read_text().split("\n", 1)[0]
 
     port = _free_port()
+    started = time.perf_counter()
     api = start_api(home, port, home / "api.log")
+    # The app loads its snapshots before it answers: this is the start with the load.
+    ready_seconds = round(time.perf_counter() - started, 1)
     load = Load(f"http://127.0.0.1:{port}", api.pid, token, ids, args.connections, args.threads)
     try:
         measured = measure(api.pid, load, first_id, args.seconds, args.rounds)
@@ -231,6 +234,7 @@ def main() -> None:
         "gold": gold,
         "load": load_facts | {"seconds": args.seconds, "rounds": args.rounds},
         "pinned": {"api_cpu": SERVER_CPU, "wrk_cpu": LOAD_CPU},
+        "api_ready_seconds": ready_seconds,
         **measured,
         "audit_records_journaled": journaled_records(home),
         "targets": {
@@ -247,21 +251,18 @@ def main() -> None:
 
 
 def measure(pid: int, load: Load, first_id: str, seconds: int, rounds: int) -> dict[str, Any]:
-    """The first response (it loads the snapshot), then rounds of the endpoint and the floor."""
-    started_mb = memory_mb(pid)
-    started = time.perf_counter()
+    """One profile (the floor is given its bytes), then rounds of the endpoint and the floor."""
+    ready_mb = memory_mb(pid)
     response = httpx.get(
         f"{load.url}/v1/subjects/{first_id}",
         params={"purpose": PURPOSE},
         headers={"Authorization": f"Bearer {load.token}"},
-        timeout=600,
+        timeout=60,
     )
     response.raise_for_status()
-    first_response_seconds = round(time.perf_counter() - started, 2)
     # The floor answers exactly the bytes the endpoint answered.
     httpx.put(f"{load.url}/bench/echo", content=response.content).raise_for_status()
-    loaded_mb = memory_mb(pid)
-    print(f"first profile served after {first_response_seconds} s; {loaded_mb}", flush=True)
+    print(f"API ready, snapshot loaded: {ready_mb}", flush=True)
 
     def both(seconds: int) -> dict[str, dict[str, Any]]:
         return {
@@ -276,8 +277,7 @@ def measure(pid: int, load: Load, first_id: str, seconds: int, rounds: int) -> d
         print(f"round {i + 1}: {json.dumps(measured[-1])}", flush=True)
     return {
         "response_bytes": len(response.content),
-        "first_response_seconds": first_response_seconds,
-        "api_memory_mb": {"started": started_mb, "snapshot_loaded": loaded_mb, "after_load": memory_mb(pid)},
+        "api_memory_mb": {"ready": ready_mb, "after_load": memory_mb(pid)},
         "rounds": measured,
     }
 
