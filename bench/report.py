@@ -77,10 +77,22 @@ def serving_row(r: dict[str, Any]) -> str:
         f"{floor['p99_ms']:.1f} ms); API CPU a request {endpoint['cpu_ms_per_request']:.2f} ms "
         f"(floor {floor['cpu_ms_per_request']:.2f} ms); API resident memory "
         f"{memory['ready']['peak_rss_mb']:,.0f} MB at its peak, {memory['after_load']['rss_mb']:,.0f} MB "
-        f"after the load | {r['subjects']:,} subjects | {floor['requests_per_second']:,.0f} req/s "
+        f"after the load{new_version_note(r)} | {r['subjects']:,} subjects "
+        f"| {floor['requests_per_second']:,.0f} req/s "
         f"| {endpoint['requests_per_second']:,.0f} req/s | {r['ratio_to_floor']:.0%} "
         f"| at least {targets['ratio_to_floor']:.0%}, p99 at most {targets['p99_ms']:g} ms, "
         f"at least {targets['requests_per_second']:,.0f} req/s |"
+    )
+
+
+def new_version_note(r: dict[str, Any]) -> str:
+    new = r.get("new_version")
+    if new is None:
+        return ""
+    return (
+        f"; a new gold version committed under load served {new['served_after_seconds']:g} s later, "
+        f"{new['during']['non_2xx'] + new['during']['socket_errors']} failed requests meanwhile, "
+        f"{new['api_memory_mb']['peak_rss_mb']:,.0f} MB at the API's peak"
     )
 
 

@@ -27,6 +27,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,6 +221,9 @@ def main() -> None:
     load = Load(f"http://127.0.0.1:{port}", api.pid, token, ids, args.connections, args.threads)
     try:
         measured = measure(api.pid, load, first_id, args.seconds, args.rounds)
+        location, options = delta_rs_location(settings, "gold", "subject_profile")
+        measured["new_version"] = new_version_under_load(load, location, options, args.seconds)
+        print(f"new version: {json.dumps(measured['new_version'])}", flush=True)
     finally:
         api.send_signal(signal.SIGTERM)
         try:
@@ -279,6 +283,45 @@ def measure(pid: int, load: Load, first_id: str, seconds: int, rounds: int) -> d
         "response_bytes": len(response.content),
         "api_memory_mb": {"ready": ready_mb, "after_load": memory_mb(pid)},
         "rounds": measured,
+    }
+
+
+def new_version_under_load(
+    load: Load, location: str, options: dict[str, str], seconds: int
+) -> dict[str, Any]:
+    """A new gold version committed while wrk runs: how long until the API serves it, what the
+    clients got meanwhile, and the API's peak memory (it holds both versions while it loads).
+
+    The commit changes only the table's properties, so the rows (and the cache) stay as they are,
+    but the version moves and the API loads the whole table again, as after a gold build.
+    """
+
+    def served_version() -> int:
+        version: int = httpx.get(f"{load.url}/health", timeout=30).json()["gold_version"]
+        return version
+
+    before = served_version()
+    timing: dict[str, float] = {}
+
+    def commit() -> None:
+        time.sleep(seconds / 4)
+        DeltaTable(location, storage_options=options).alter.set_table_properties(
+            {"hub.bench.new_version_at": dt.datetime.now(dt.UTC).isoformat()}, raise_if_not_exists=False
+        )
+        committed = time.perf_counter()
+        while served_version() == before and time.perf_counter() - committed < 10 * seconds:
+            time.sleep(0.2)
+        timing["served_after_seconds"] = round(time.perf_counter() - committed, 1)
+
+    committer = threading.Thread(target=commit)
+    committer.start()
+    during = run_wrk(load, "/v1/subjects/", seconds)
+    committer.join()
+    return {
+        "versions": [before, served_version()],
+        **timing,
+        "during": during,
+        "api_memory_mb": memory_mb(load.pid),
     }
 
 
