@@ -14,13 +14,21 @@ JARS_DIR := .hub/jars
 JARS_STAMP := $(JARS_DIR)/.fetched
 UDF_JAR := $(JARS_DIR)/hub-udf.jar
 UDF_SOURCES := $(shell find infra/udf/src -name '*.java')
+# The dashboard's charting library, from npm at the version package-lock.json pins, copied where the
+# API serves it (and the monthly report inlines it): nothing is loaded from a CDN at run time.
+DASHBOARD_DIR := api/dashboard
+ECHARTS_JS := $(DASHBOARD_DIR)/static/echarts.min.js
+# The browser the dashboard's test drives: Debian's, not one Playwright would download; and a font
+# with Chinese glyphs, so its screenshots show the page's Chinese rather than empty boxes.
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
-.PHONY: demo test bench lint setup jars minio clean
+.PHONY: demo test bench lint setup jars minio chromium clean
 
 demo: setup
 	$(BIN)/hub demo
 
-test: setup $(MINIO_BIN) lint
+test: setup $(MINIO_BIN) $(CHROMIUM) $(CJK_FONT) lint
 	HUB_MINIO_BINARY=$(MINIO_BIN) $(BIN)/pytest
 
 bench: setup
@@ -39,10 +47,11 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-setup: $(BIN)/.installed $(JARS_STAMP) $(UDF_JAR)
+setup: $(BIN)/.installed $(JARS_STAMP) $(UDF_JAR) $(ECHARTS_JS)
 
 jars: $(JARS_STAMP) $(UDF_JAR)
 minio: $(MINIO_BIN)
+chromium: $(CHROMIUM) $(CJK_FONT)
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,9 +70,18 @@ $(UDF_JAR): infra/udf/pom.xml $(UDF_SOURCES) $(JARS_STAMP)
 	mvn -q -B -f infra/udf/pom.xml package
 	cp infra/udf/target/hub-udf.jar $@
 
+$(ECHARTS_JS): $(DASHBOARD_DIR)/package.json $(DASHBOARD_DIR)/package-lock.json
+	npm ci --prefix $(DASHBOARD_DIR) --no-audit --no-fund --loglevel=error
+	cp $(DASHBOARD_DIR)/node_modules/echarts/dist/echarts.min.js $@
+
+# Only `make test` needs a browser, so `make demo` stays light. Installed once, when missing.
+$(CHROMIUM) $(CJK_FONT) &:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-wqy-microhei
+
 $(MINIO_BIN):
 	mkdir -p $(dir $@)
 	CGO_ENABLED=0 GOBIN=$(abspath $(dir $@)) go install github.com/minio/minio@$(MINIO_MODULE_VERSION)
 
 clean:
-	rm -rf .hub infra/udf/target
+	rm -rf .hub infra/udf/target $(DASHBOARD_DIR)/node_modules $(ECHARTS_JS)

@@ -16,6 +16,7 @@ from fastapi.security import OAuth2
 from fastapi.security.utils import get_authorization_scheme_param
 
 from api.access import Access
+from api.analyst import AnalystMartStore
 from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
 from api.downloads import MaterialFiles
@@ -41,6 +42,11 @@ async def get_profile_store(request: Request) -> ProfileStore:
 
 async def get_catalogue_store(request: Request) -> CatalogueStore:
     store: CatalogueStore = request.app.state.catalogue_store
+    return store
+
+
+async def get_analyst_mart_store(request: Request) -> AnalystMartStore:
+    store: AnalystMartStore = request.app.state.analyst_mart_store
     return store
 
 
@@ -71,6 +77,7 @@ async def get_cached_grants(request: Request) -> CachedGrants:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 ProfileStoreDep = Annotated[ProfileStore, Depends(get_profile_store)]
 CatalogueStoreDep = Annotated[CatalogueStore, Depends(get_catalogue_store)]
+AnalystMartStoreDep = Annotated[AnalystMartStore, Depends(get_analyst_mart_store)]
 MaterialFilesDep = Annotated[MaterialFiles, Depends(get_material_files)]
 CredentialRegistryDep = Annotated[CredentialRegistry, Depends(get_credential_registry)]
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]

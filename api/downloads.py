@@ -77,11 +77,23 @@ class LinkRefusedError(Exception):
 class SignedLocalMaterialFiles:
     """Material files in a folder, fetched through links the API signs and serves itself."""
 
-    def __init__(self, root: Path, key: bytes, lifetime: dt.timedelta, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        root: Path,
+        key: bytes,
+        lifetime: dt.timedelta,
+        clock: Clock = utc_now,
+        *,
+        context: bytes = LINK_KEY_CONTEXT,
+        files_path: str = LOCAL_FILES_PATH,
+    ) -> None:
+        """Files under `root`, served at `files_path`; `context` keeps links of one use of the
+        key (material files, shared marts) from opening another's."""
         self.root = root
-        self._key = hmac.new(key, LINK_KEY_CONTEXT, hashlib.sha256).digest()
+        self._key = hmac.new(key, context, hashlib.sha256).digest()
         self.lifetime = lifetime
         self.clock = clock
+        self.files_path = files_path
 
     def signature(self, object_key: str, expires: int) -> str:
         message = f"{object_key}\n{expires}".encode()
@@ -100,7 +112,7 @@ class SignedLocalMaterialFiles:
         expires_at = self.clock() + self.lifetime
         expires = int(expires_at.timestamp())
         query = urlencode({"expires": expires, "signature": self.signature(object_key, expires)})
-        url = f"{api_base_url.rstrip('/')}{LOCAL_FILES_PATH}/{quote(object_key)}?{query}"
+        url = f"{api_base_url.rstrip('/')}{self.files_path}/{quote(object_key)}?{query}"
         return DownloadLink(url, dt.datetime.fromtimestamp(expires, dt.UTC))
 
     def open(self, object_key: str, expires: int, signature: str) -> Path:

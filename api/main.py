@@ -9,16 +9,31 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from api.access import catalogue_is_open, sharing_policy
+from api.analyst import AnalystMartStore
 from api.audit import AuditMiddleware
 from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
+from api.delta_sharing import SharingServer
 from api.downloads import SignedLocalMaterialFiles, material_files
 from api.problems import install_problem_handlers, problem_openapi
 from api.profiles import ProfileStore
-from api.routes import access_log, attestations, auth, grants, health, items, materials, reuse, subjects
+from api.routes import (
+    access_log,
+    attestations,
+    auth,
+    dashboard,
+    delta_sharing,
+    grants,
+    health,
+    items,
+    materials,
+    reuse,
+    subjects,
+)
 from api.tokens import access_tokens, signing_key
 from hub.audit import AuditJournal
 from hub.credentials import credential_registry
@@ -79,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.profile_store = ProfileStore(settings)
     app.state.catalogue_store = CatalogueStore(settings)
+    app.state.analyst_mart_store = AnalystMartStore(settings)
     app.state.credential_registry = credential_registry(settings)
     key = signing_key(settings)
     app.state.access_tokens = access_tokens(settings, app.state.credential_registry, key)
@@ -102,5 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(materials.local_files_router)
     app.include_router(grants.router)
     app.include_router(items.router)
+    app.include_router(dashboard.router)
+    app.mount("/dashboard/static", StaticFiles(directory=dashboard.STATIC_DIR), name="dashboard-static")
+    # The shares are checked now: one of anything but a shareable analyst mart stops the start.
+    delta_sharing.install(app, SharingServer(settings, key))
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     return app

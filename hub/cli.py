@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -39,6 +40,15 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
+report_app = typer.Typer(
+    help="Reports for analysts from the marts, small cells suppressed.", no_args_is_help=True
+)
+app.add_typer(report_app, name="report")
+sharing_app = typer.Typer(
+    help="Delta Sharing of the analyst marts: recipients and the profile files they read with.",
+    no_args_is_help=True,
+)
+app.add_typer(sharing_app, name="sharing")
 TableArgument = Annotated[str, typer.Argument(help="layer.name, e.g. gold.subject_profile")]
 console = Console(soft_wrap=True)
 
@@ -389,4 +399,92 @@ def audit_ship() -> None:
         console.print(
             f"[red]{report.unreadable_lines} unreadable lines: their segments are kept in "
             f"{get_settings().audit_journal / 'rejected'}[/red]"
+        )
+
+
+def _month(value: str) -> str:
+    from hub.analyst_figures import MONTH
+
+    if not MONTH.match(value):
+        raise typer.BadParameter(f"expected YYYY-MM, e.g. 2026-03; got {value!r}")
+    return value
+
+
+@report_app.command("monthly")
+def report_monthly(
+    month: Annotated[str, typer.Option(help="The month, YYYY-MM.", callback=_month)],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write into; default: reports/ in the hub's home.")
+    ] = None,
+) -> None:
+    """Write the month's supervision and throughput report (report-YYYY-MM.html, with its charts)
+    and the tables behind it (one CSV each)."""
+    from hub.analyst_figures import MartsNotBuiltError
+    from hub.monthly_report import EmptyMonthError, monthly_report
+
+    try:
+        report = monthly_report(get_settings(), month, out)
+    except (MartsNotBuiltError, EmptyMonthError, FileNotFoundError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=1) from error
+    console.print(f"report: {report.html}")
+    for path in report.csvs:
+        console.print(f"table: {path}")
+
+
+@sharing_app.command("add-recipient")
+def sharing_add_recipient(
+    name: Annotated[str, typer.Argument(help="Who reads the share, e.g. statistics-bureau.")],
+    share: Annotated[str, typer.Option(help="The one share its token opens (contracts/sharing.yaml).")],
+    days: Annotated[int, typer.Option(help="How many days the token works.")] = 30,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(help="The sharing server's URL as the recipient reaches it; default the API's."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the profile file; default NAME.share here.")
+    ] = None,
+) -> None:
+    """Add a recipient of one share and write its Delta Sharing profile file (the token is in the
+    file only: the hub keeps its hash). Hand the file to the recipient."""
+    from hub.sharing import RecipientExistsError, UnknownShareError, recipient_registry, write_profile
+
+    settings = get_settings()
+    try:
+        added = recipient_registry(settings).add(name, share, days)
+    except (RecipientExistsError, UnknownShareError, ValueError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(code=2) from error
+    url = endpoint or f"http://{settings.api_host}:{settings.api_port}/delta-sharing"
+    path = output or Path(f"{name}.share")
+    write_profile(path, added.profile(url))
+    console.print(
+        f"{name} may read share {share} until {added.recipient.expires_at.isoformat()}; "
+        f"profile written to {path}"
+    )
+
+
+@sharing_app.command("revoke-recipient")
+def sharing_revoke_recipient(name: Annotated[str, typer.Argument(help="The recipient to revoke.")]) -> None:
+    """Revoke a recipient: its token stops working at the next request."""
+    from hub.sharing import recipient_registry
+
+    try:
+        revoked = recipient_registry(get_settings()).revoke(name)
+    except LookupError as error:
+        console.print(f"[red]{error.args[0]}[/red]")
+        raise typer.Exit(code=2) from error
+    assert revoked.revoked_at is not None
+    console.print(f"{revoked.name} ({revoked.share}) revoked at {revoked.revoked_at.isoformat()}")
+
+
+@sharing_app.command("list")
+def sharing_list() -> None:
+    """Every recipient: name, share, created, expiry, status. Never a token."""
+    from hub.sharing import recipient_registry
+
+    for r in recipient_registry(get_settings()).list_recipients():
+        status = f"revoked {r.revoked_at.isoformat()}" if r.revoked_at else "active"
+        console.print(
+            f"{r.name}\t{r.share}\t{r.created_at.isoformat()}\t{r.expires_at.isoformat()}\t{status}"
         )

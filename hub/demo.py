@@ -151,6 +151,8 @@ def show_profile(
             f"  curl -s -H 'Authorization: Bearer {token}' '{url}'\n"
             "A new token:\n"
             f"  curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials {token_url}\n"
+            f"The analysts' dashboard (no token): {server.url}/dashboard\n"
+            "A month's report: .venv/bin/hub report monthly --month YYYY-MM\n"
         )
         if stay_up:
             console.print("The API stays up until Ctrl-C.")

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     # How long a material download link the API hands out works: long enough to fetch one file,
     # short enough that a link copied out of a window's system soon stops opening it.
     material_link_seconds: int = Field(default=300, ge=1, le=3600)
+    # Small-cell suppression: an aggregate covering fewer applicants than this is not shown to
+    # analysts (dashboard, report, shared marts), since a count of one or two can point at a person.
+    small_cell_k: int = Field(default=10, ge=2)
+    # The shares of analyst marts served over Delta Sharing (share -> schema -> marts).
+    sharing_config: Path = REPO_ROOT / "contracts" / "sharing.yaml"
+    # How long a link to a shared mart's file works: the client fetches it right after its query.
+    sharing_link_seconds: int = Field(default=300, ge=1, le=3600)
 
     @property
     def sources_dir(self) -> Path:

@@ -902,9 +902,10 @@ def _cases_with_changed_facts(settings: Settings, before: dict[str, int], now: d
 def build_case_facts(settings: Settings, calendar: CalendarArrays, *, rebuild: bool = False) -> DataFrame:
     """`gold/case_facts`, one row per case with what the throughput marts count, and return it.
 
-    Rebuilt whole the first time (or with `rebuild`, or after a source table was restored); later
-    only the cases whose facts may have changed since (silver's Change Data Feed) are recomputed
-    and replaced, since the facts do not depend on the moment of the build.
+    Rebuilt whole the first time (or with `rebuild`, after a source table was restored, or when the
+    facts gained or lost a column); later only the cases whose facts may have changed since
+    (silver's Change Data Feed) are recomputed and replaced, since the facts do not depend on the
+    moment of the build.
     """
     spark = get_spark(settings)
     uri = _gold_uri(settings, "case_facts")
@@ -920,14 +921,17 @@ def build_case_facts(settings: Settings, calendar: CalendarArrays, *, rebuild: b
         before = None
     cases, events = _silver(settings, "case"), _silver(settings, "case_event")
     materials, deliveries = _silver(settings, "material"), _silver(settings, "courier_delivery")
+    every_case = throughput.case_facts(
+        cases, events=events, materials=materials, deliveries=deliveries, calendar=calendar
+    )
+    # A MERGE cannot fill a new column in the rows it leaves alone (compares the plan's schema only).
+    if before is not None and spark.read.format("delta").load(uri).columns != every_case.columns:
+        before = None
     metadata = json.dumps({"source_versions": {n: v for n, v in now.items() if v is not None}})
     spark.conf.set(COMMIT_METADATA, metadata)
     try:
         if before is None:
-            facts = throughput.case_facts(
-                cases, events=events, materials=materials, deliveries=deliveries, calendar=calendar
-            )
-            gold.write_gold(facts, uri)
+            gold.write_gold(every_case, uri)
         else:
             changed = F.broadcast(
                 _cases_with_changed_facts(
@@ -979,7 +983,7 @@ def build_marts(
         facts.unpersist()
     evaluations = _silver(settings, "evaluation")
     reviews = write("evaluation_bad_review", service_quality.bad_reviews(evaluations, arrays, moment))
-    write("evaluation_summary", service_quality.evaluation_summary(evaluations, reviews))
+    write("evaluation_summary", service_quality.evaluation_summary(evaluations, reviews, cases))
     write("consistency", service_quality.consistency(cases, events, arrays))
     (totals,) = daily.agg(F.sum("received").alias("received"), F.sum("decided").alias("decided")).collect()
     log.info("gold marts: %s cases received, %s decided", totals["received"], totals["decided"])

@@ -48,17 +48,25 @@ def bad_reviews(evaluations: DataFrame, calendar: CalendarArrays, as_of: Column)
     )
 
 
-def evaluation_summary(evaluations: DataFrame, reviews: DataFrame) -> DataFrame:
-    """Satisfaction per month, department and evaluation channel, with the bad reviews' outcome."""
+def evaluation_summary(evaluations: DataFrame, reviews: DataFrame, cases: DataFrame) -> DataFrame:
+    """Satisfaction per month, department and evaluation channel, with the bad reviews' outcome and
+    how many distinct applicants evaluated (`subjects`, from their cases, for small-cell
+    suppression; an evaluation whose case is unknown counts no one, so the figure never overstates)."""
+    applicants = cases.select("department", "case_id", "subject_id")
     keys: list[Column | str] = [
         F.trunc(F.to_date("evaluated_at"), "month").alias("month"),
         "department",
         "channel",
     ]
-    rated = evaluations.groupBy(*keys).agg(
-        F.count("*").alias("evaluations"),
-        F.round(F.avg("score"), 2).alias("mean_score"),
-        F.round(F.count_if(F.col("rating").isin(*SATISFIED)) / F.count("*"), 4).alias("satisfied_share"),
+    rated = (
+        evaluations.join(applicants, ["department", "case_id"], "left")
+        .groupBy(*keys)
+        .agg(
+            F.count("*").alias("evaluations"),
+            F.round(F.avg("score"), 2).alias("mean_score"),
+            F.round(F.count_if(F.col("rating").isin(*SATISFIED)) / F.count("*"), 4).alias("satisfied_share"),
+            F.count_distinct("subject_id").alias("subjects"),
+        )
     )
     outcome = reviews.groupBy(*keys).agg(
         F.count("*").alias("bad_reviews"),
@@ -75,7 +83,8 @@ def evaluation_summary(evaluations: DataFrame, reviews: DataFrame) -> DataFrame:
 
 def consistency(cases: DataFrame, events: DataFrame, calendar: CalendarArrays) -> DataFrame:
     """Per item x handling tier x window x officer who decided: decisions, share permitted and working
-    days, beside the item's own figures; outliers flagged."""
+    days, beside the item's own figures; outliers flagged; `subjects`, the distinct applicants
+    decided on, for small-cell suppression."""
     decisions = events.where(F.col("event_type").isin("decided_permitted", "decided_not_permitted")).select(
         "department",
         "case_id",
@@ -102,6 +111,7 @@ def consistency(cases: DataFrame, events: DataFrame, calendar: CalendarArrays) -
         F.max("working_days").alias("max_working_days"),
         F.round(F.first("item_permit_share"), 4).alias("item_permit_share"),
         F.first("item_median_working_days").alias("item_median_working_days"),
+        F.count_distinct("subject_id").alias("subjects"),
     )
     enough = F.col("decisions") >= OUTLIER_MIN_DECISIONS
     return grouped.withColumn(

@@ -205,9 +205,14 @@ def supervision_alerts(
 
 
 def monthly_alert_counts(alerts: DataFrame) -> DataFrame:
-    """Alerts raised per month, department and rule, and how many of them have cleared."""
+    """Alerts raised per month, department and rule, how many of them have cleared, and how many
+    distinct applicants they concern (`subjects`, for small-cell suppression)."""
     return (
         alerts.groupBy(F.date_format("raised_at", "yyyy-MM").alias("month"), "department", "rule")
-        .agg(F.count("*").alias("raised"), F.count("cleared_at").alias("cleared"))
+        .agg(
+            F.count("*").alias("raised"),
+            F.count("cleared_at").alias("cleared"),
+            F.count_distinct("subject_id").alias("subjects"),
+        )
         .orderBy("month", "department", "rule")
     )

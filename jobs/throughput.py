@@ -11,6 +11,8 @@ period (day or month) x department x item x channel x handling tier.
   `materials_reused` the materials of cases received in the period that the subject had handed in
   before (the same file, by sha256, in any department); `visits_saved` the cases received in the
   period through a channel that needs no trip to a window, plus results delivered by courier.
+- `subjects` is how many distinct applicants the row's smaller side covers (see `throughput`), so
+  small cells can be suppressed before analysts see them (`hub/analyst_marts.py`).
 
 `case_facts` is kept as `gold/case_facts` (see `jobs/pipeline.build_case_facts`), so a build after a
 small change recomputes only the changed cases' facts and the marts aggregate the table.
@@ -68,6 +70,7 @@ def case_facts(
         .select(
             *GROUP,
             "case_id",
+            "subject_id",
             F.col("received_at"),
             F.when(decided, F.col("decided_at")).alias("decided_at"),
             (F.col("status") != "not_accepted").alias("accepted"),
@@ -106,6 +109,7 @@ def throughput(facts: DataFrame, period: Period) -> DataFrame:
             F.count_if("accepted").alias("accepted"),
             F.sum("materials_reused").alias("materials_reused"),
             F.sum("visits_saved").alias("visits_saved"),
+            F.count_distinct("subject_id").alias("_subjects_in"),
         )
     )
     went_out = (
@@ -120,10 +124,16 @@ def throughput(facts: DataFrame, period: Period) -> DataFrame:
             F.percentile("working_days", 0.9).alias("p90_working_days"),
             F.percentile("promised_days", 0.5).alias("median_promised_days"),
             F.sum("supplement_requests").alias("supplement_requests"),
+            F.count_distinct("subject_id").alias("_subjects_out"),
         )
     )
     counts = ["received", "accepted", "materials_reused", "visits_saved", "decided", "on_time", "overdue"]
     joined = came_in.join(went_out, keys, "full").fillna(0, subset=[*counts, "supplement_requests"])
+    # A row joins two different sets of cases (received in the period, decided in it), and each
+    # measure covers one of them, so the row is only as safe as its smaller side: `least` skips the
+    # side a row has no cases on (its measures are zeros and nulls, about no one). The greater of
+    # the two would let a median of two decisions through beside fifty cases received.
+    subjects = F.least("_subjects_in", "_subjects_out").cast("long")
     so_far = Window.partitionBy(*GROUP).orderBy("period").rowsBetween(Window.unboundedPreceding, 0)
     # Refused at intake never enters the backlog; every other case leaves it when decided.
     return joined.withColumn(
@@ -136,4 +146,5 @@ def throughput(facts: DataFrame, period: Period) -> DataFrame:
         "median_promised_days",
         F.col("supplement_requests").cast("long").alias("supplement_requests"),
         "backlog",
+        subjects.alias("subjects"),
     )

@@ -50,6 +50,15 @@ def spark(hub_settings: Settings):
     session.stop()
 
 
+@pytest.fixture
+def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A hub home of the test's own: the CLI reads its settings through the cached get_settings."""
+    monkeypatch.setenv("HUB_HOME", str(tmp_path))
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+
+
 @dataclass(frozen=True)
 class MinioServer:
     endpoint: str
@@ -57,6 +66,19 @@ class MinioServer:
     secret_key: str
     data_dir: Path
     process: subprocess.Popen[bytes]
+
+    def settings_for(self, base: Settings, home: Path, **overrides: object) -> Settings:
+        """`base` moved onto this server: storage over S3, `home` for what stays local."""
+        return base.model_copy(
+            update={
+                "home": home,
+                "storage": "s3",
+                "s3_endpoint": self.endpoint,
+                "s3_access_key": self.access_key,
+                "s3_secret_key": self.secret_key,
+                **overrides,
+            }
+        )
 
 
 def _minio_binary() -> str:

@@ -29,17 +29,12 @@ LINK_SECONDS = 2
 def test_a_presigned_link_downloads_the_file_until_it_expires(
     minio_server: MinioServer, hub_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = hub_settings.model_copy(
-        update={
-            "home": tmp_path,
-            "storage": "s3",
-            "s3_endpoint": minio_server.endpoint,
-            "s3_access_key": minio_server.access_key,
-            "s3_secret_key": minio_server.secret_key,
-            "auth_bucket": "hub-auth-materials",
-            "materials_bucket": "hub-materials-links",
-            "material_link_seconds": LINK_SECONDS,
-        }
+    settings = minio_server.settings_for(
+        hub_settings,
+        tmp_path,
+        auth_bucket="hub-auth-materials",
+        materials_bucket="hub-materials-links",
+        material_link_seconds=LINK_SECONDS,
     )
     client = s3_client(settings)
     client.make_bucket(settings.materials_bucket)

@@ -18,16 +18,7 @@ pytestmark = pytest.mark.integration
 def test_the_journal_ships_to_the_lake_bucket_and_the_access_log_reads_it_back(
     minio_server: MinioServer, hub_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = hub_settings.model_copy(
-        update={
-            "home": tmp_path,
-            "storage": "s3",
-            "s3_endpoint": minio_server.endpoint,
-            "s3_access_key": minio_server.access_key,
-            "s3_secret_key": minio_server.secret_key,
-            "lake_bucket": "hub-lake-audit",
-        }
-    )
+    settings = minio_server.settings_for(hub_settings, tmp_path, lake_bucket="hub-lake-audit")
     ensure_buckets(settings)
     journal = AuditJournal.for_settings(settings)
     records = [audit_record(minute=1), audit_record(ENTITY, minute=2)]

@@ -1,8 +1,6 @@
 """The credential and grant registries in a real MinIO server over S3: their own bucket, made when
 missing, and the API issuing and checking tokens against it."""
 
-from pathlib import Path
-
 import httpx
 import pytest
 
@@ -21,23 +19,10 @@ from tests.profile_rows import PERSON
 pytestmark = pytest.mark.integration
 
 
-def _on_minio(settings: Settings, minio: MinioServer, home: Path, auth_bucket: str) -> Settings:
-    return settings.model_copy(
-        update={
-            "home": home,
-            "storage": "s3",
-            "s3_endpoint": minio.endpoint,
-            "s3_access_key": minio.access_key,
-            "s3_secret_key": minio.secret_key,
-            "auth_bucket": auth_bucket,
-        }
-    )
-
-
 def test_credentials_live_in_the_auth_bucket_on_s3(
     minio_server: MinioServer, hub_settings: Settings, tmp_path
 ) -> None:
-    settings = _on_minio(hub_settings, minio_server, tmp_path, "hub-auth-registry")
+    settings = minio_server.settings_for(hub_settings, tmp_path, auth_bucket="hub-auth-registry")
     registry = credential_registry(settings)
     created = registry.create("human_resources", note="on S3")
     stored = [o.object_name for o in s3_client(settings).list_objects("hub-auth-registry", recursive=True)]
@@ -57,7 +42,7 @@ def test_the_api_on_s3_authenticates_clients_from_the_auth_bucket(
     minio_server: MinioServer, hub_settings: Settings, tmp_path
 ) -> None:
     """What tests/integration/test_minio_path.py does with the API, without building a lakehouse."""
-    settings = _on_minio(hub_settings, minio_server, tmp_path, "hub-auth-api")
+    settings = minio_server.settings_for(hub_settings, tmp_path, auth_bucket="hub-auth-api")
     app = create_app(settings)
     app.dependency_overrides[get_profile_store] = FixedStore
     with BackgroundServer(app) as served:
@@ -73,7 +58,7 @@ def test_the_api_on_s3_authenticates_clients_from_the_auth_bucket(
 def test_grants_live_in_the_auth_bucket_on_s3(
     minio_server: MinioServer, hub_settings: Settings, tmp_path
 ) -> None:
-    settings = _on_minio(hub_settings, minio_server, tmp_path, "hub-auth-grants")
+    settings = minio_server.settings_for(hub_settings, tmp_path, auth_bucket="hub-auth-grants")
     registry = grant_registry(settings)
     grant = registry.create("health", "supervision", approved_by="王主任", basis="agreement 7")
     other = registry.create("food_drug", "statistics", approved_by="王主任", basis="agreement 8")

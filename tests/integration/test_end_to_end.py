@@ -16,6 +16,7 @@ import pytest
 from api.main import create_app
 from hub.airflow_runner import queued_by_assets, run_asset_triggered
 from hub.airflow_runner import run_ingestion as _run
+from hub.analyst_marts import load_mart
 from hub.serving import BackgroundServer
 from hub.settings import Settings, get_settings
 from hub.simulator import DirtyRates, SentDay, simulate
@@ -149,6 +150,10 @@ def test_catch_up_backfill_and_reruns(airflow_configured: Settings, sent, spark,
         ).json()
         assert set(body["departments"]) == set(subject["departments"])
         assert httpx.get(f"{served.url}/health").json()["subjects"] == len(profiles)
+        # The analysts' dashboard reads the built marts, small cells suppressed.
+        figures = httpx.get(f"{served.url}/dashboard/data", timeout=30).json()
+        shown = [r for r in load_mart(settings, "throughput_monthly").to_pylist() if not r["suppressed"]]
+        assert sum(c["received"] for c in figures["channel_mix"]) == sum(r["received"] for r in shown)
 
 
 def test_gold_answers_on_what_the_departments_sent(airflow_configured: Settings, spark) -> None:

@@ -27,16 +27,7 @@ def test_pipeline_on_minio_lands_builds_and_serves(
     spark,
     tmp_path,
 ) -> None:
-    settings = hub_settings.model_copy(
-        update={
-            "home": tmp_path,
-            "storage": "s3",
-            "s3_endpoint": minio_server.endpoint,
-            "s3_access_key": minio_server.access_key,
-            "s3_secret_key": minio_server.secret_key,
-            "api_refresh_seconds": 0.0,
-        }
-    )
+    settings = minio_server.settings_for(hub_settings, tmp_path, api_refresh_seconds=0.0)
     day = dt.date(2026, 11, 24)
     simulate(settings, day, seed=11, cases_per_day=150)
     # The health bureau drops its export into its own bucket on the store, over S3.

@@ -9,6 +9,7 @@ import pytest
 from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
+from hub.analyst_marts import ANALYST_MARTS
 from hub.settings import DISTRICT_TIMEZONE
 from hub.working_days import load_calendar
 from jobs.supervision import monthly_alert_counts, supervision_alerts
@@ -218,17 +219,20 @@ def test_a_permit_names_the_materials_it_lacked(alert_rows: list[Row]) -> None:
 def test_monthly_counts_raised_and_cleared(spark: SparkSession) -> None:
     alerts = spark.createDataFrame(
         [
-            ("red_card", "d1", _t("2026-09-30 00:00"), None),
-            ("red_card", "d1", _t("2026-09-02 00:00"), _t("2026-09-03 10:00")),
-            ("red_card", "d1", _t("2026-10-01 00:00"), None),
-            ("not_accepted", "d2", _t("2026-09-30 10:00"), None),
+            ("red_card", "d1", "S1", _t("2026-09-30 00:00"), None),
+            ("red_card", "d1", "S1", _t("2026-09-02 00:00"), _t("2026-09-03 10:00")),
+            ("red_card", "d1", "S2", _t("2026-10-01 00:00"), None),
+            ("not_accepted", "d2", "S1", _t("2026-09-30 10:00"), None),
         ],
-        "rule string, department string, raised_at timestamp, cleared_at timestamp",
+        "rule string, department string, subject_id string, raised_at timestamp, cleared_at timestamp",
     )
-    counts = [tuple(r) for r in monthly_alert_counts(alerts).collect()]
-    # Midnight of 1 Oct in the district is October, though it is still 30 Sep in UTC.
+    monthly = monthly_alert_counts(alerts)
+    assert tuple(monthly.columns) == ANALYST_MARTS["supervision_monthly"].columns
+    counts = [tuple(r) for r in monthly.collect()]
+    # Midnight of 1 Oct in the district is October, though it is still 30 Sep in UTC. The last
+    # figure counts distinct applicants: S1's two red cards in September are one.
     assert counts == [
-        ("2026-09", "d1", "red_card", 2, 1),
-        ("2026-09", "d2", "not_accepted", 1, 0),
-        ("2026-10", "d1", "red_card", 1, 0),
+        ("2026-09", "d1", "red_card", 2, 1, 1),
+        ("2026-09", "d2", "not_accepted", 1, 0, 1),
+        ("2026-10", "d1", "red_card", 1, 0, 1),
     ]

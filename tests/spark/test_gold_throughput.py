@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from pyspark.sql import SparkSession
 
+from hub.analyst_marts import ANALYST_MARTS
 from hub.settings import DISTRICT_TIMEZONE
 from hub.working_days import load_calendar
 from jobs.throughput import by_day, by_month, case_facts, throughput
@@ -24,12 +25,14 @@ def _t(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=DISTRICT_TIMEZONE)
 
 
-def _case(case_id: str, channel: str, status: str, times: tuple[str, str | None, str]) -> tuple[object, ...]:
+def _case(
+    case_id: str, subject: str, channel: str, status: str, times: tuple[str, str | None, str]
+) -> tuple[object, ...]:
     received, decided, deadline = times
     return (
         case_id,
         "d",
-        "S1",
+        subject,
         "I",
         channel,
         "district",
@@ -44,13 +47,13 @@ def _case(case_id: str, channel: str, status: str, times: tuple[str, str | None,
 def facts(spark: SparkSession):
     cases = [
         # Promised 2 working days (29, 30 Sep); decided after 1, its result sent by courier.
-        _case("c1", "window", "completed", ("2026-09-28 09:00", "2026-09-29 10:00", "2026-09-30")),
+        _case("c1", "S1", "window", "completed", ("2026-09-28 09:00", "2026-09-29 10:00", "2026-09-30")),
         # Decided on 8 Oct after two supplement rounds: 3 working days used (29, 30 Sep, 8 Oct).
-        _case("c2", "window", "completed", ("2026-09-28 11:00", "2026-10-08 10:00", "2026-09-30")),
-        _case("c3", "window", "not_accepted", ("2026-09-28 12:00", "2026-09-28 12:30", "2026-09-30")),
+        _case("c2", "S2", "window", "completed", ("2026-09-28 11:00", "2026-10-08 10:00", "2026-09-30")),
+        _case("c3", "S3", "window", "not_accepted", ("2026-09-28 12:00", "2026-09-28 12:30", "2026-09-30")),
         # Still open; hands in the same file c1 did.
-        _case("c4", "window", "accepted", ("2026-09-29 09:00", None, "2026-10-09")),
-        _case("c5", "online", "not_permitted", ("2026-09-29 09:00", "2026-09-30 16:00", "2026-09-30")),
+        _case("c4", "S1", "window", "accepted", ("2026-09-29 09:00", None, "2026-10-09")),
+        _case("c5", "S1", "online", "not_permitted", ("2026-09-29 09:00", "2026-09-30 16:00", "2026-09-30")),
     ]
     events = [
         ("d", "c2", "supplement_requested", _t("2026-09-29 09:00")),
@@ -93,24 +96,34 @@ def _rows(mart) -> dict[tuple[str, str], tuple[object, ...]]:
             r.median_promised_days,
             r.supplement_requests,
             r.backlog,
+            r.subjects,
         )
         for r in mart.collect()
     }
 
 
+# The last figure is `subjects`: the distinct applicants of the smaller of the row's two sides
+# (received in the period, decided in it), a side without cases not counting.
 def test_daily_throughput(facts) -> None:
-    assert _rows(throughput(facts, by_day)) == {
-        ("2026-09-28", "window"): (3, 2, 0, 1, 0, 0, 0, None, None, None, 0, 2),
-        ("2026-09-29", "window"): (1, 1, 1, 0, 1, 1, 0, 1.0, 1.0, 2.0, 0, 2),
-        ("2026-10-08", "window"): (0, 0, 0, 0, 1, 0, 1, 3.0, 3.0, 2.0, 2, 1),
-        ("2026-09-29", "online"): (1, 1, 0, 1, 0, 0, 0, None, None, None, 0, 1),
-        ("2026-09-30", "online"): (0, 0, 0, 0, 1, 1, 0, 1.0, 1.0, 1.0, 0, 0),
+    mart = throughput(facts, by_day)
+    assert tuple(mart.columns) == ANALYST_MARTS["throughput_daily"].columns
+    assert _rows(mart) == {
+        # Received c1, c2, c3 from S1, S2, S3; nothing decided.
+        ("2026-09-28", "window"): (3, 2, 0, 1, 0, 0, 0, None, None, None, 0, 2, 3),
+        # Received c4 and decided c1, both S1's.
+        ("2026-09-29", "window"): (1, 1, 1, 0, 1, 1, 0, 1.0, 1.0, 2.0, 0, 2, 1),
+        ("2026-10-08", "window"): (0, 0, 0, 0, 1, 0, 1, 3.0, 3.0, 2.0, 2, 1, 1),
+        ("2026-09-29", "online"): (1, 1, 0, 1, 0, 0, 0, None, None, None, 0, 1, 1),
+        ("2026-09-30", "online"): (0, 0, 0, 0, 1, 1, 0, 1.0, 1.0, 1.0, 0, 0, 1),
     }
 
 
 def test_monthly_throughput(facts) -> None:
-    assert _rows(throughput(facts, by_month)) == {
-        ("2026-09-01", "window"): (4, 3, 1, 1, 1, 1, 0, 1.0, 1.0, 2.0, 0, 2),
-        ("2026-10-01", "window"): (0, 0, 0, 0, 1, 0, 1, 3.0, 3.0, 2.0, 2, 1),
-        ("2026-09-01", "online"): (1, 1, 0, 1, 1, 1, 0, 1.0, 1.0, 1.0, 0, 0),
+    mart = throughput(facts, by_month)
+    assert tuple(mart.columns) == ANALYST_MARTS["throughput_monthly"].columns
+    assert _rows(mart) == {
+        # Received from S1, S2, S3, but the one decision (c1) is S1's alone: the row covers 1.
+        ("2026-09-01", "window"): (4, 3, 1, 1, 1, 1, 0, 1.0, 1.0, 2.0, 0, 2, 1),
+        ("2026-10-01", "window"): (0, 0, 0, 0, 1, 0, 1, 3.0, 3.0, 2.0, 2, 1, 1),
+        ("2026-09-01", "online"): (1, 1, 0, 1, 1, 1, 0, 1.0, 1.0, 1.0, 0, 0, 1),
     }

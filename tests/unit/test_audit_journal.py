@@ -27,6 +27,7 @@ from hub.audit import (
     ship_journal,
 )
 from hub.settings import Settings
+from tests.clocks import MonotonicClock
 from tests.profile_rows import ENTITY, PERSON
 
 pytestmark = pytest.mark.unit
@@ -54,16 +55,8 @@ def audit_record(subject_id: str = PERSON, department: str = "food_drug", minute
     )
 
 
-class Monotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _journal(directory: Path, max_bytes: int = 1 << 20, clock: Monotonic | None = None) -> AuditJournal:
-    return AuditJournal(directory, max_bytes, 600.0, clock or Monotonic())
+def _journal(directory: Path, max_bytes: int = 1 << 20, clock: MonotonicClock | None = None) -> AuditJournal:
+    return AuditJournal(directory, max_bytes, 600.0, clock or MonotonicClock())
 
 
 def _open(directory: Path) -> list[Path]:
@@ -107,7 +100,7 @@ def test_each_append_is_a_whole_line_in_the_file_when_it_returns(tmp_path: Path)
 
 def test_a_segment_is_sealed_at_its_size_at_its_age_and_when_the_journal_closes(tmp_path: Path) -> None:
     line = len(audit_record().to_json_line())
-    clock = Monotonic()
+    clock = MonotonicClock()
     journal = _journal(tmp_path, max_bytes=3 * line, clock=clock)
     records = [audit_record(minute=i) for i in range(7)]
     for record in records:

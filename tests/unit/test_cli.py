@@ -1,5 +1,4 @@
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from typer.testing import CliRunner
@@ -7,7 +6,7 @@ from typer.testing import CliRunner
 from hub.cli import app
 from hub.credentials import credential_registry
 from hub.grants import grant_registry
-from hub.settings import DISTRICT_TIMEZONE, Settings, get_settings
+from hub.settings import DISTRICT_TIMEZONE, Settings
 
 pytestmark = pytest.mark.unit
 
@@ -31,15 +30,6 @@ def test_lake_commands_name_the_known_tables_for_an_unknown_one() -> None:
     assert result.exit_code == 2
     assert "unknown table 'gold.subject_profil'" in result.output
     assert "gold.subject_profile" in result.output
-
-
-@pytest.fixture
-def own_home(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """A hub home of the test's own: the CLI reads its settings through the cached get_settings."""
-    monkeypatch.setenv("HUB_HOME", str(tmp_path))
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
 
 
 def _fields(output: str) -> dict[str, str]:

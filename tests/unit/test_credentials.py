@@ -14,6 +14,7 @@ from hub.credentials import (
     UnknownDepartmentError,
 )
 from hub.storage import LocalObjectStore
+from tests.clocks import WallClock
 
 pytestmark = pytest.mark.unit
 
@@ -21,17 +22,9 @@ DEPARTMENTS = ["food_drug", "health"]
 CREATED = dt.datetime(2026, 11, 26, 9, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(CREATED)
+def clock() -> WallClock:
+    return WallClock(CREATED)
 
 
 @pytest.fixture
@@ -40,7 +33,7 @@ def store(tmp_path) -> LocalObjectStore:
 
 
 @pytest.fixture
-def registry(store: LocalObjectStore, clock: Clock) -> CredentialRegistry:
+def registry(store: LocalObjectStore, clock: WallClock) -> CredentialRegistry:
     return CredentialRegistry(store, DEPARTMENTS, clock)
 
 
@@ -100,7 +93,9 @@ class RecordingHasher(PasswordHasher):
         return super().verify(hash, password)
 
 
-def test_an_unknown_client_costs_an_argon2_verification_too(store: LocalObjectStore, clock: Clock) -> None:
+def test_an_unknown_client_costs_an_argon2_verification_too(
+    store: LocalObjectStore, clock: WallClock
+) -> None:
     hasher = RecordingHasher()
     registry = CredentialRegistry(store, DEPARTMENTS, clock, hasher)
     created = registry.create("health")
@@ -121,7 +116,7 @@ def test_unknown_department_is_refused(registry: CredentialRegistry, store: Loca
 
 
 def test_revoked_client_no_longer_verifies_and_keeps_its_first_revocation(
-    registry: CredentialRegistry, clock: Clock
+    registry: CredentialRegistry, clock: WallClock
 ) -> None:
     created = registry.create("health")
     clock.now = CREATED + dt.timedelta(hours=1)
@@ -141,7 +136,7 @@ def test_revoking_an_unknown_client_says_so(registry: CredentialRegistry) -> Non
         registry.revoke("health-0123456789abcdef")
 
 
-def test_list_shows_every_client_oldest_first(registry: CredentialRegistry, clock: Clock) -> None:
+def test_list_shows_every_client_oldest_first(registry: CredentialRegistry, clock: WallClock) -> None:
     first = registry.create("health", note="first")
     clock.now = CREATED + dt.timedelta(minutes=1)
     second = registry.create("food_drug", note="second")

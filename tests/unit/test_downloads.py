@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from api.downloads import LOCAL_FILES_PATH, LinkRefusedError, SignedLocalMaterialFiles
+from tests.clocks import WallClock
 
 pytestmark = pytest.mark.unit
 
@@ -17,21 +18,13 @@ NOW = dt.datetime(2026, 11, 26, 2, tzinfo=dt.UTC)
 KEY = "materials/ab/abcd.pdf"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+@pytest.fixture
+def clock() -> WallClock:
+    return WallClock(NOW)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def files(tmp_path: Path, clock: Clock) -> SignedLocalMaterialFiles:
+def files(tmp_path: Path, clock: WallClock) -> SignedLocalMaterialFiles:
     (tmp_path / "materials" / "ab").mkdir(parents=True)
     (tmp_path / KEY).write_bytes(b"%PDF-1.7 health certificate")
     (tmp_path.parent / "outside.pdf").write_bytes(b"not a material")
@@ -48,7 +41,7 @@ def _parts(url: str) -> tuple[str, int, str]:
     )
 
 
-def test_a_link_opens_its_file_until_it_expires(files: SignedLocalMaterialFiles, clock: Clock) -> None:
+def test_a_link_opens_its_file_until_it_expires(files: SignedLocalMaterialFiles, clock: WallClock) -> None:
     link = files.link(KEY, "http://127.0.0.1:8000/")
     assert link is not None
     assert link.url.startswith(f"http://127.0.0.1:8000{LOCAL_FILES_PATH}/materials/ab/abcd.pdf?expires=")

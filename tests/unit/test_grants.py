@@ -17,6 +17,7 @@ from hub.grants import (
 )
 from hub.settings import DISTRICT_TIMEZONE
 from hub.storage import LocalObjectStore
+from tests.clocks import MonotonicClock, WallClock
 
 pytestmark = pytest.mark.unit
 
@@ -26,25 +27,9 @@ NOW = dt.datetime(2026, 11, 26, 1, tzinfo=dt.UTC)
 BASIS = "区政务办〔2026〕12号 data-sharing agreement"
 
 
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-class Monotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
+def clock() -> WallClock:
+    return WallClock(NOW)
 
 
 @pytest.fixture
@@ -53,7 +38,7 @@ def store(tmp_path) -> LocalObjectStore:
 
 
 @pytest.fixture
-def registry(store: LocalObjectStore, clock: Clock) -> GrantRegistry:
+def registry(store: LocalObjectStore, clock: WallClock) -> GrantRegistry:
     return GrantRegistry(store, DEPARTMENTS, purposes(), clock)
 
 
@@ -99,7 +84,7 @@ def test_a_grant_is_stored_under_its_department_and_read_back_whole(
     assert grant.revoked_at is None
 
 
-def test_a_grant_starts_on_the_district_day_it_is_made(registry: GrantRegistry, clock: Clock) -> None:
+def test_a_grant_starts_on_the_district_day_it_is_made(registry: GrantRegistry, clock: WallClock) -> None:
     # 23:30 UTC on the 25th is already the 26th in the district.
     clock.now = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.UTC)
     assert _create(registry).valid_from == dt.date(2026, 11, 26)
@@ -122,7 +107,9 @@ def test_a_grant_is_active_from_its_first_to_its_last_district_day(
     assert grant.active(at) == (status == "active")
 
 
-def test_a_revoked_grant_grants_nothing_from_its_revocation(registry: GrantRegistry, clock: Clock) -> None:
+def test_a_revoked_grant_grants_nothing_from_its_revocation(
+    registry: GrantRegistry, clock: WallClock
+) -> None:
     grant = _create(registry)
     clock.now = NOW + dt.timedelta(hours=2)
     revoked = registry.revoke(grant.grant_id)
@@ -135,7 +122,9 @@ def test_a_revoked_grant_grants_nothing_from_its_revocation(registry: GrantRegis
     assert registry.revoke(grant.grant_id).revoked_at == NOW + dt.timedelta(hours=2)
 
 
-def test_active_grants_are_the_departments_for_the_purpose_now(registry: GrantRegistry, clock: Clock) -> None:
+def test_active_grants_are_the_departments_for_the_purpose_now(
+    registry: GrantRegistry, clock: WallClock
+) -> None:
     wanted = _create(registry)
     _create(registry, purpose="statistics")
     _create(registry, "health")
@@ -146,7 +135,7 @@ def test_active_grants_are_the_departments_for_the_purpose_now(registry: GrantRe
     assert active_grants(everything, "food_drug", "approval_handling", NOW) == (wanted,)
 
 
-def test_list_by_department_and_in_creation_order(registry: GrantRegistry, clock: Clock) -> None:
+def test_list_by_department_and_in_creation_order(registry: GrantRegistry, clock: WallClock) -> None:
     first = _create(registry)
     clock.now += dt.timedelta(minutes=1)
     other = _create(registry, "health")
@@ -198,9 +187,9 @@ def test_an_unknown_or_malformed_grant_id_is_none_and_cannot_be_revoked(
         registry.revoke(grant_id)
 
 
-def test_the_apis_cache_sees_a_revocation_once_it_lapses(registry: GrantRegistry, clock: Clock) -> None:
+def test_the_apis_cache_sees_a_revocation_once_it_lapses(registry: GrantRegistry, clock: WallClock) -> None:
     grant = _create(registry)
-    monotonic = Monotonic()
+    monotonic = MonotonicClock()
     cached = ReadThroughCache(registry.for_department, 5.0, monotonic)
     assert active_grants(cached.get("food_drug"), "food_drug", "approval_handling", NOW) == (grant,)
     registry.revoke(grant.grant_id)
@@ -213,7 +202,7 @@ def test_the_apis_cache_sees_a_revocation_once_it_lapses(registry: GrantRegistry
 def test_expiry_needs_no_cache_refresh(registry: GrantRegistry) -> None:
     """Grants are cached whole and judged at each request, so one expires on time even while cached."""
     grant = _create(registry, valid_until=dt.date(2026, 11, 26))
-    cached = ReadThroughCache(registry.for_department, 3600.0, Monotonic())
+    cached = ReadThroughCache(registry.for_department, 3600.0, MonotonicClock())
     assert active_grants(cached.get("food_drug"), "food_drug", "approval_handling", NOW) == (grant,)
     next_day = NOW + dt.timedelta(days=1)
     assert active_grants(cached.get("food_drug"), "food_drug", "approval_handling", next_day) == ()

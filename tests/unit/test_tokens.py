@@ -22,6 +22,7 @@ from api.tokens import (
 from hub.credentials import Credential, CredentialRegistry, NewCredential
 from hub.settings import Settings
 from hub.storage import LocalObjectStore
+from tests.clocks import MonotonicClock, WallClock
 
 pytestmark = pytest.mark.unit
 
@@ -31,25 +32,9 @@ ISSUED = dt.datetime(2026, 11, 26, 9, tzinfo=dt.UTC)
 LIFETIME = dt.timedelta(minutes=15)
 
 
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-class Monotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def registry(tmp_path) -> CredentialRegistry:
-    return CredentialRegistry(LocalObjectStore(tmp_path), ["health"], Clock(ISSUED))
+    return CredentialRegistry(LocalObjectStore(tmp_path), ["health"], WallClock(ISSUED))
 
 
 @pytest.fixture
@@ -142,7 +127,7 @@ def test_an_unsigned_token_and_garbage_are_refused(created: NewCredential) -> No
 def test_a_revocation_reaches_issued_tokens_once_the_cache_lapses(
     registry: CredentialRegistry, created: NewCredential
 ) -> None:
-    clock, monotonic = Clock(ISSUED), Monotonic()
+    clock, monotonic = WallClock(ISSUED), MonotonicClock()
     tokens = AccessTokens(KEY, LIFETIME, CachedCredentials(registry, 5.0, monotonic), clock)
     token = tokens.issue(created.credential).access_token
     assert tokens.authenticate(token) == Caller(created.client_id, "health")
@@ -159,7 +144,9 @@ def test_a_revocation_reaches_issued_tokens_once_the_cache_lapses(
 def test_without_a_cache_a_revocation_is_seen_at_once(
     registry: CredentialRegistry, created: NewCredential
 ) -> None:
-    tokens = AccessTokens(KEY, LIFETIME, CachedCredentials(registry, 0.0, Monotonic()), Clock(ISSUED))
+    tokens = AccessTokens(
+        KEY, LIFETIME, CachedCredentials(registry, 0.0, MonotonicClock()), WallClock(ISSUED)
+    )
     token = tokens.issue(created.credential).access_token
     assert tokens.authenticate(token).department == "health"
     registry.revoke(created.client_id)
@@ -170,7 +157,9 @@ def test_without_a_cache_a_revocation_is_seen_at_once(
 def test_a_validly_signed_token_for_a_client_the_registry_lacks_is_refused(
     registry: CredentialRegistry, created: NewCredential
 ) -> None:
-    tokens = AccessTokens(KEY, LIFETIME, CachedCredentials(registry, 0.0, Monotonic()), Clock(ISSUED))
+    tokens = AccessTokens(
+        KEY, LIFETIME, CachedCredentials(registry, 0.0, MonotonicClock()), WallClock(ISSUED)
+    )
     unknown = jwt.encode(_claims(created.credential, sub="health-0123456789abcdef"), KEY, algorithm="HS256")
     with pytest.raises(InvalidTokenError, match="not in the registry"):
         tokens.authenticate(unknown)
@@ -180,8 +169,8 @@ def test_a_validly_signed_token_for_a_client_the_registry_lacks_is_refused(
 
 
 def test_access_tokens_expire_by_their_clock(registry: CredentialRegistry, created: NewCredential) -> None:
-    clock = Clock(ISSUED)
-    tokens = AccessTokens(KEY, LIFETIME, CachedCredentials(registry, 0.0, Monotonic()), clock)
+    clock = WallClock(ISSUED)
+    tokens = AccessTokens(KEY, LIFETIME, CachedCredentials(registry, 0.0, MonotonicClock()), clock)
     token = tokens.issue(created.credential).access_token
     clock.now = ISSUED + LIFETIME
     with pytest.raises(InvalidTokenError, match="expired"):
@@ -191,8 +180,8 @@ def test_access_tokens_expire_by_their_clock(registry: CredentialRegistry, creat
 def test_a_token_checked_once_still_expires_and_a_forged_one_is_refused_every_time(
     registry: CredentialRegistry, created: NewCredential
 ) -> None:
-    clock = Clock(ISSUED)
-    tokens = AccessTokens(KEY, LIFETIME, CachedCredentials(registry, 0.0, Monotonic()), clock)
+    clock = WallClock(ISSUED)
+    tokens = AccessTokens(KEY, LIFETIME, CachedCredentials(registry, 0.0, MonotonicClock()), clock)
     token = tokens.issue(created.credential).access_token
     # Its signature is checked once, and kept; its expiry is checked on every use.
     assert tokens.authenticate(token) == tokens.authenticate(token)
