@@ -37,6 +37,10 @@ bench: setup
 	# 100,000 cases a working day: 70 batches, as many as 100,000 cases at 10,000 a day, so the
 	# two volumes differ in data only (bronze costs the same per batch whatever its size).
 	HUB_SPARK_DRIVER_MEMORY=8g $(BIN)/python -m bench.lakehouse --cases 1000000 --cases-per-day 100000
+	# The serving benchmark's load tool, Debian's wrk (installed as root, as the rest of the system).
+	command -v wrk >/dev/null || apt-get install -y wrk
+	$(BIN)/python -m bench.serving --subjects 100000
+	$(BIN)/python -m bench.serving --subjects 1000000
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -5,7 +5,8 @@ the route fills in. A route that touches subject data declares `Depends(SubjectA
 once the caller's token is valid, it marks the request for the audit with the caller, the subject
 asked for and the purpose stated; the route adds what it returned, withheld and masked (as
 `api.access` counted them). When the response starts, the middleware appends the record to the
-journal (`hub.audit.AuditJournal`, synced to disk) and only then lets the response go, whatever
+journal (`hub.audit.AuditJournal`, synced to disk; the records of concurrent requests share a
+write and a sync, `GroupCommit`) and only then lets the response go, whatever
 produced it: the route, a 404 or 422 raised on the way, a validation error, or a crash (500). If
 the record cannot be written, the client gets 503 and none of the data.
 
@@ -16,6 +17,7 @@ let anyone make the journal sync to disk at will.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from api.deps import CallerDep
 from api.metrics import REQUEST_ID_SCOPE_KEY, ApiMetrics
 from api.problems import PROBLEM_JSON, problem_body
 from api.tokens import Caller
-from hub.audit import AuditJournal, AuditRecord, WithheldValues, utc_now
+from hub.audit import AuditJournal, AuditRecord, AuditWriteError, WithheldValues, utc_now
 from hub.grants import purposes
 from hub.logs import bind_log_context, unbind_log_context
 
@@ -118,6 +120,51 @@ def _sent(value: str | None) -> str | None:
     return value[:SENT_VALUE_CHARS] if value is not None else None
 
 
+class GroupCommit:
+    """Hands the records of concurrent requests to the journal together, from one worker thread.
+
+    While a batch is written and synced, the records of the requests that answer meanwhile wait
+    here; the next batch takes them all. Each request still waits until its own record is
+    durable. One thread hop per batch, not per request: on a loaded event loop a worker thread
+    waits for the interpreter lock each time it is handed work or hands back its result.
+    """
+
+    def __init__(self, journal: AuditJournal) -> None:
+        self.journal = journal
+        self._queued: list[tuple[AuditRecord, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def append(self, record: AuditRecord) -> None:
+        """Returns once the record is on disk; raises when it could not be written."""
+        durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued.append((record, durable))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_queued())
+        await durable
+
+    async def _write_queued(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                error: Exception | None = None
+                try:
+                    await run_in_threadpool(self.journal.append_all, [record for record, _ in batch])
+                    written = len(batch)
+                except AuditWriteError as failed:
+                    written, error = failed.durable, failed
+                except Exception as failed:
+                    written, error = 0, failed
+                for position, (_, durable) in enumerate(batch):
+                    if durable.done():
+                        continue  # its request was cancelled (the client went away)
+                    if position < written:
+                        durable.set_result(None)
+                    else:
+                        durable.set_exception(AuditWriteError(f"the audit record was not written: {error}"))
+        finally:
+            self._writer = None
+
+
 class AuditMiddleware:
     """Writes a request's audit record to the journal before its response starts to leave."""
 
@@ -125,6 +172,7 @@ class AuditMiddleware:
         self.app = app
         self.journal = journal
         self.metrics = metrics
+        self.commit = GroupCommit(journal)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -165,8 +213,7 @@ class AuditMiddleware:
         if record is None:
             return True
         try:
-            # A sync of the disk blocks: not on the event loop.
-            await run_in_threadpool(self.journal.append, record)
+            await self.commit.append(record)
         except Exception:
             self.metrics.audit_write_failures.inc()
             log.exception(
@@ -200,7 +247,7 @@ class AuditMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def pending_audit(request: Request) -> PendingAudit:
+async def pending_audit(request: Request) -> PendingAudit:
     try:
         pending: PendingAudit = request.scope[SCOPE_KEY]
     except KeyError as error:
@@ -222,7 +269,7 @@ class SubjectAccess:
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
 
-    def __call__(self, request: Request, caller: CallerDep, pending: AuditDep) -> None:
+    async def __call__(self, request: Request, caller: CallerDep, pending: AuditDep) -> None:
         pending.caller = caller
         pending.endpoint = self.endpoint
         # As sent; the route replaces it with the normalised id once it is checked.

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+from starlette.concurrency import run_in_threadpool
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -32,11 +34,28 @@ class ReadThroughCache(Generic[K, V]):
 
     def get(self, key: K) -> V:
         now = self.monotonic()
-        with self._lock:
-            cached = self._read.get(key)
-        if cached is not None and now - cached[0] < self.ttl_seconds:
+        cached = self._fresh(key, now)
+        if cached is not None:
             return cached[1]
         value = self.load(key)
+        self._keep(key, now, value)
+        return value
+
+    async def get_async(self, key: K) -> V:
+        """As `get`, from the event loop: a load (a storage read) runs in a worker thread."""
+        now = self.monotonic()
+        cached = self._fresh(key, now)
+        if cached is not None:
+            return cached[1]
+        value = await run_in_threadpool(self.load, key)
+        self._keep(key, now, value)
+        return value
+
+    def _fresh(self, key: K, now: float) -> tuple[float, V] | None:
+        with self._lock:
+            cached = self._read.get(key)
+        return cached if cached is not None and now - cached[0] < self.ttl_seconds else None
+
+    def _keep(self, key: K, now: float, value: V) -> None:
         with self._lock:
             self._read[key] = (now, value)
-        return value

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.snapshots import Rows, SnapshotStore
+from api.snapshots import Read, SnapshotStore, rows
 
 # A level-3 item code: its level-1 list's letters, the level-2 group's four digits, the item's two
 # (SCJG-0101-01). Anything else cannot name an item, and is told so rather than looked up.
@@ -35,9 +35,9 @@ class CatalogueSnapshot:
 class CatalogueStore(SnapshotStore[CatalogueSnapshot]):
     tables = (("silver", "approval_item"), ("silver", "item_requirement"))
 
-    def build(self, versions: tuple[int, ...], rows: Sequence[Rows]) -> CatalogueSnapshot:
+    def build(self, versions: tuple[int, ...], tables: Sequence[Read]) -> CatalogueSnapshot:
         item_version, requirement_version = versions
-        items, requirements = rows
+        items, requirements = (rows(table) for table in tables)
         by_item: dict[str, list[dict[str, Any]]] = {}
         for requirement in requirements:
             by_item.setdefault(requirement["item_code"], []).append(requirement)

@@ -1,4 +1,9 @@
-"""Dependencies the routes declare with Annotated; tests override them on the app."""
+"""Dependencies the routes declare with Annotated; tests override them on the app.
+
+They are coroutines: FastAPI runs a plain function dependency in a worker thread, and a thread hop
+costs more than what most of these do. What may read storage (a registry read on a cache miss)
+goes to a thread itself, only when it does.
+"""
 
 from __future__ import annotations
 
@@ -26,37 +31,37 @@ from quality.contracts import load_code_labels
 REALM = "approval-hub"
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_profile_store(request: Request) -> ProfileStore:
+async def get_profile_store(request: Request) -> ProfileStore:
     store: ProfileStore = request.app.state.profile_store
     return store
 
 
-def get_catalogue_store(request: Request) -> CatalogueStore:
+async def get_catalogue_store(request: Request) -> CatalogueStore:
     store: CatalogueStore = request.app.state.catalogue_store
     return store
 
 
-def get_analyst_mart_store(request: Request) -> AnalystMartStore:
+async def get_analyst_mart_store(request: Request) -> AnalystMartStore:
     store: AnalystMartStore = request.app.state.analyst_mart_store
     return store
 
 
-def get_material_files(request: Request) -> MaterialFiles:
+async def get_material_files(request: Request) -> MaterialFiles:
     files: MaterialFiles = request.app.state.material_files
     return files
 
 
-def get_credential_registry(request: Request) -> CredentialRegistry:
+async def get_credential_registry(request: Request) -> CredentialRegistry:
     registry: CredentialRegistry = request.app.state.credential_registry
     return registry
 
 
-def get_access_tokens(request: Request) -> AccessTokens:
+async def get_access_tokens(request: Request) -> AccessTokens:
     tokens: AccessTokens = request.app.state.access_tokens
     return tokens
 
@@ -65,7 +70,7 @@ def get_access_tokens(request: Request) -> AccessTokens:
 CachedGrants = ReadThroughCache[str, tuple[Grant, ...]]
 
 
-def get_cached_grants(request: Request) -> CachedGrants:
+async def get_cached_grants(request: Request) -> CachedGrants:
     grants: CachedGrants = request.app.state.cached_grants
     return grants
 
@@ -100,7 +105,7 @@ def _unauthorized(reason: str, invalid_token: bool) -> HTTPException:
     return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": challenge})
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     authorization: Annotated[str | None, Security(client_credentials_scheme)],
     tokens: AccessTokensDep,
@@ -109,7 +114,7 @@ def get_caller(
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("a bearer token is required: Authorization: Bearer <token>", invalid_token=False)
     try:
-        caller = tokens.authenticate(token)
+        caller = await tokens.authenticate_async(token)
     except InvalidTokenError as error:
         raise _unauthorized(str(error), invalid_token=True) from error
     # For the metrics and the request's log line, which count requests by department.
@@ -141,18 +146,18 @@ PurposeQuery = Annotated[
 ]
 
 
-def get_access(caller: CallerDep, purpose: PurposeQuery, grants: CachedGrantsDep) -> Access:
+async def get_access(caller: CallerDep, purpose: PurposeQuery, grants: CachedGrantsDep) -> Access:
     """The caller's department, the purpose it states, and its grants active for that purpose now."""
     if purpose not in purposes():
         known = ", ".join(sorted(purposes()))
         raise HTTPException(status_code=422, detail=f"unknown purpose {purpose!r}; state one of: {known}")
-    return Access.at(caller.department, purpose, grants.get(caller.department), utc_now())
+    return Access.at(caller.department, purpose, await grants.get_async(caller.department), utc_now())
 
 
 AccessDep = Annotated[Access, Depends(get_access)]
 
 
-def district_today() -> dt.date:
+async def district_today() -> dt.date:
     """Today in the district (Asia/Shanghai): the day validity is judged on."""
     return district_day(utc_now())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -41,6 +42,8 @@ from hub.credentials import credential_registry
 from hub.grants import grant_registry
 from hub.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
+
 
 async def _seal_when_due(journal: AuditJournal) -> None:
     # An idle API still seals its segment on time, so its last records reach the lake.
@@ -49,9 +52,20 @@ async def _seal_when_due(journal: AuditJournal) -> None:
         await run_in_threadpool(journal.seal_if_due)
 
 
+async def _load_snapshots(app: FastAPI) -> None:
+    # Before the first request, which would otherwise wait for the load (seconds for a million
+    # subjects). A store that cannot be read now is tried again by the first request.
+    for store in (app.state.profile_store, app.state.catalogue_store):
+        try:
+            await run_in_threadpool(store.snapshot)
+        except Exception:
+            log.exception("could not load %s at start; the first request tries again", type(store).__name__)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     journal: AuditJournal = app.state.audit_journal
+    await _load_snapshots(app)
     sealer = asyncio.create_task(_seal_when_due(journal))
     try:
         yield

@@ -1,26 +1,33 @@
-"""The serving snapshot of subject profiles: gold's `subject_profile` by subject id."""
+"""The serving snapshot of subject profiles: gold's `subject_profile` by subject id, held as Arrow
+and made a dict one row at a time, for the request that asks for it (`ArrowRows`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.snapshots import Rows, SnapshotStore
+from api.snapshots import ArrowRows, Read, SnapshotStore
+
+# The lineage of each case and identity entry back to bronze: for the lake's readers, served by no
+# route, so not held.
+UNSERVED = frozenset({"source"})
 
 
 @dataclass(frozen=True)
 class ProfileSnapshot:
     version: int
-    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    profiles: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class ProfileStore(SnapshotStore[ProfileSnapshot]):
     tables = (("gold", "subject_profile"),)
 
-    def build(self, versions: tuple[int, ...], rows: Sequence[Rows]) -> ProfileSnapshot:
-        (version,), (profiles,) = versions, rows
-        return ProfileSnapshot(version, {row["subject_id"]: row for row in profiles})
+    def build(self, versions: tuple[int, ...], tables: Sequence[Read]) -> ProfileSnapshot:
+        (version,), (table,) = versions, tables
+        return ProfileSnapshot(
+            version, {} if table is None else ArrowRows(table, "subject_id", unserved=UNSERVED)
+        )
 
     def get(self, subject_id: str) -> dict[str, Any] | None:
         return self.snapshot().profiles.get(subject_id)

@@ -35,6 +35,8 @@ def table() -> str:
             )
         elif r["benchmark"] == "lakehouse_build":
             lines += lakehouse_rows(r)
+        elif r["benchmark"] == "subject_serving":
+            lines.append(serving_row(r))
     return "\n".join(lines)
 
 
@@ -63,6 +65,35 @@ def lakehouse_rows(r: dict[str, Any]) -> list[str]:
         f"| {r['increment_seconds_median']:.1f} s | {r['increment_ratio']:.0%} "
         f"| at most {r['target_increment_ratio']:.0%} |",
     ]
+
+
+def serving_row(r: dict[str, Any]) -> str:
+    endpoint, floor, targets = r["endpoint"], r["floor"], r["targets"]
+    memory = r["api_memory_mb"]
+    return (
+        f"| `GET /v1/subjects/{{id}}` over HTTP (wrk, {r['load']['connections']} connections; token, "
+        f"access policy, masking, audit record synced) against the same JSON from memory (floor): "
+        f"p50 {endpoint['p50_ms']:.1f} ms, p99 {endpoint['p99_ms']:.1f} ms (floor p99 "
+        f"{floor['p99_ms']:.1f} ms); API CPU a request {endpoint['cpu_ms_per_request']:.2f} ms "
+        f"(floor {floor['cpu_ms_per_request']:.2f} ms); API resident memory "
+        f"{memory['ready']['peak_rss_mb']:,.0f} MB at its peak, {memory['after_load']['rss_mb']:,.0f} MB "
+        f"after the load{new_version_note(r)} | {r['subjects']:,} subjects "
+        f"| {floor['requests_per_second']:,.0f} req/s "
+        f"| {endpoint['requests_per_second']:,.0f} req/s | {r['ratio_to_floor']:.0%} "
+        f"| at least {targets['ratio_to_floor']:.0%}, p99 at most {targets['p99_ms']:g} ms, "
+        f"at least {targets['requests_per_second']:,.0f} req/s |"
+    )
+
+
+def new_version_note(r: dict[str, Any]) -> str:
+    new = r.get("new_version")
+    if new is None:
+        return ""
+    return (
+        f"; a new gold version committed under load served {new['served_after_seconds']:g} s later, "
+        f"{new['during']['non_2xx'] + new['during']['socket_errors']} failed requests meanwhile, "
+        f"{new['api_memory_mb']['peak_rss_mb']:,.0f} MB at the API's peak"
+    )
 
 
 def update_readme() -> None:

@@ -27,9 +27,9 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,13 @@ class AuditRecord:
         # json.dumps escapes every newline inside a value, so a record is exactly one line.
         return (
             json.dumps(
-                asdict(self) | {"at": self.at.astimezone(dt.UTC).isoformat()},
+                # Built field by field: `asdict` deep-copies every value, which cost a tenth of a
+                # profile request's time under load.
+                {name: getattr(self, name) for name in _RECORD_FIELDS}
+                | {
+                    "at": self.at.astimezone(dt.UTC).isoformat(),
+                    "fields_withheld": [vars(w) for w in self.fields_withheld],
+                },
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
@@ -126,6 +132,9 @@ class AuditRecord:
                 for w in row.get("fields_withheld") or ()
             ),
         )
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(AuditRecord))
 
 
 # The Delta table's schema. Plain types only, and written by delta-rs without table features, so
@@ -218,22 +227,23 @@ class _OpenSegment:
             os.close(self.fd)
             raise
 
-    def write(self, line: bytes) -> None:
+    def write(self, lines: bytes) -> None:
+        """Append whole lines and sync them, all or none."""
         start = self.size
         try:
-            view = memoryview(line)
+            view = memoryview(lines)
             while view:
                 written = _write_some(self.fd, view)
                 view = view[written:]
             _sync(self.fd)
         except BaseException:
             self.broken = True
-            # Cut the partial line off, so the segment's lines stay whole; the caller answers
+            # Cut the partial lines off, so the segment's lines stay whole; their callers answer
             # without the data, so no record of it must remain either.
             with suppress(OSError):
                 os.ftruncate(self.fd, start)
             raise
-        self.size += len(line)
+        self.size += len(lines)
 
     def seal(self) -> None:
         try:
@@ -244,11 +254,34 @@ class _OpenSegment:
             os.close(self.fd)
 
 
+class AuditWriteError(OSError):
+    """The batch records were written in could not be made durable: their responses are refused.
+    `durable` counts those of the records handed in (the first ones) that are on disk."""
+
+    def __init__(self, message: str, durable: int = 0) -> None:
+        super().__init__(message)
+        self.durable = durable
+
+
+@dataclass
+class _Batch:
+    """The lines of concurrent appends, written and synced together by one of their threads."""
+
+    lines: list[bytes] = field(default_factory=list)
+    done: bool = False
+    # The first `durable` lines are on disk; the others failed with `error`.
+    durable: int = 0
+    error: BaseException | None = None
+
+
 class AuditJournal:
     """An append-only journal of audit records: each `append` is on disk when it returns.
 
-    Appends from the API's threads are serialised by a lock, so lines never interleave and the
-    segment's size and rotation are counted once; the price is one sync per request, one at a time.
+    Appends from the API's threads are committed in groups: while one thread writes and syncs a
+    batch, the records that arrive meanwhile queue up, and the first of them, once the disk is
+    free, writes the whole queue in one write and one sync. Each `append` still returns only when
+    its own record is durable, and raises when its batch could not be made so; a sync costs
+    milliseconds whatever it carries, so many requests share one instead of queueing for one each.
     """
 
     def __init__(
@@ -263,7 +296,12 @@ class AuditJournal:
         self.max_segment_seconds = max_segment_seconds
         self.monotonic = monotonic
         self._segment: _OpenSegment | None = None
+        # Guards the segment (writes, rotation, sealing); held by the thread writing a batch.
         self._lock = threading.Lock()
+        # Guards the queue of lines waiting for the next batch and who writes it.
+        self._queue = threading.Condition(threading.Lock())
+        self._waiting = _Batch()
+        self._writing = False
 
     @classmethod
     def for_settings(cls, settings: Settings) -> AuditJournal:
@@ -272,20 +310,65 @@ class AuditJournal:
         )
 
     def append(self, record: AuditRecord) -> None:
-        line = record.to_json_line()
-        with self._lock:
-            segment = self._segment
-            if segment is not None and (
-                segment.broken
-                or (segment.size and segment.size + len(line) > self.max_segment_bytes)
-                or self._due(segment)
-            ):
-                self._seal()
-                segment = None
-            if segment is None:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                segment = self._segment = _OpenSegment(self.directory, self.monotonic())
-            segment.write(line)
+        self.append_all([record])
+
+    def append_all(self, records: Sequence[AuditRecord]) -> None:
+        """Append the records, in order, in the same batch; on disk when this returns."""
+        lines = [record.to_json_line() for record in records]
+        with self._queue:
+            batch = self._waiting
+            position = len(batch.lines)
+            batch.lines.extend(lines)
+            while not batch.done:
+                if self._writing:
+                    self._queue.wait()
+                    continue
+                # Nobody is writing: this thread writes every line queued so far, its own among them.
+                self._writing = True
+                self._waiting = _Batch()
+                self._queue.release()
+                try:
+                    self._write_batch(batch)
+                finally:
+                    self._queue.acquire()
+                    self._writing = False
+                    batch.done = True
+                    self._queue.notify_all()
+        durable = min(max(batch.durable - position, 0), len(lines))
+        if durable < len(lines):
+            raise AuditWriteError(
+                f"the audit journal could not be written: {batch.error}", durable
+            ) from batch.error
+
+    def _write_batch(self, batch: _Batch) -> None:
+        lines = batch.lines
+        try:
+            with self._lock:
+                while batch.durable < len(lines):
+                    segment = self._segment_for(len(lines[batch.durable]))
+                    # As many lines as the segment holds, at least one; the rest go to the next.
+                    room, end = self.max_segment_bytes - segment.size, batch.durable
+                    while end < len(lines) and (end == batch.durable or len(lines[end]) <= room):
+                        room -= len(lines[end])
+                        end += 1
+                    segment.write(b"".join(lines[batch.durable : end]))
+                    batch.durable = end
+        except BaseException as error:
+            batch.error = error
+
+    def _segment_for(self, line_bytes: int) -> _OpenSegment:
+        segment = self._segment
+        if segment is not None and (
+            segment.broken
+            or (segment.size and segment.size + line_bytes > self.max_segment_bytes)
+            or self._due(segment)
+        ):
+            self._seal()
+            segment = None
+        if segment is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            segment = self._segment = _OpenSegment(self.directory, self.monotonic())
+        return segment
 
     def _due(self, segment: _OpenSegment) -> bool:
         return self.monotonic() - segment.opened_at >= self.max_segment_seconds

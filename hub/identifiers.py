@@ -76,8 +76,8 @@ CREDIT_CODE_TYPES: dict[str, str] = {
     "Y": "1",  # 其他
 }
 
-# ASCII only, matched whole: Python's \d also takes other scripts' digits (which int() and strptime
-# then read), and $ a trailing newline; the Spark checks accept neither.
+# ASCII only, matched whole: Python's \d also takes other scripts' digits (which int() then
+# reads), and $ a trailing newline; the Spark checks accept neither.
 _RESIDENT_ID_SHAPE = re.compile(r"\d{17}[\dX]", re.ASCII)
 _CREDIT_CODE_SHAPE = re.compile(rf"[{CREDIT_CODE_CHARSET}]{{18}}")
 
@@ -107,7 +107,8 @@ def check_resident_id(value: str, today: dt.date | None = None) -> IdCheck:
     if value[:2] not in PROVINCE_CODES:
         return IdCheck(value, "person", False, f"region code {value[:6]} names no province")
     try:
-        birth = dt.datetime.strptime(value[6:14], "%Y%m%d").date()
+        # Not strptime, which costs more than the rest of the check (every API request makes it).
+        birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return IdCheck(value, "person", False, f"birth date {value[6:14]} is not a real date")
     if birth > today or birth.year < 1800:

@@ -76,9 +76,11 @@ def known_code(value: str, code_list: str, audit: PendingAudit) -> str:
         }
     ),
 )
-def get_subject(
+async def get_subject(
     subject_id: SubjectIdPath, store: ProfileStoreDep, access: AccessDep, audit: AuditDep
 ) -> SubjectProfilePublic:
+    # On the event loop: what it does is a look-up and computation, no I/O (the snapshot never
+    # waits for a check or a load once held), and a worker thread would cost more than it saves.
     normalised = valid_subject_id(subject_id, audit)
     snapshot = store.snapshot()
     audit.gold_version = snapshot.version

@@ -17,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+import hub.audit
 from api.audit import SubjectAccess
 from api.deps import get_profile_store
 from api.main import create_app
@@ -226,10 +227,11 @@ def test_a_request_that_cannot_be_journaled_gets_503_and_none_of_the_data(
     tokens: dict[str, dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def disk_full(record: AuditRecord) -> None:
+    def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(app.state.audit_journal, "append", disk_full)
+    # The sync fails: the record's batch is cut off the segment, and its response refused.
+    monkeypatch.setattr(hub.audit, "_sync", disk_full)
     response = _get(served, f"/v1/subjects/{PERSON}", tokens[OWNER], purpose="approval_handling")
     monkeypatch.undo()
     assert problem(response, 503)["detail"] == (

@@ -87,12 +87,12 @@ def test_requests_are_counted_by_department_route_and_status_without_a_subject_i
     labels = {value for s in samples for value in s.labels.values()}
     assert not {v for v in labels if PERSON in v or ENTITY in v}
 
-    # The catalogue as served, once a request read it; the overridden profile store was never read.
+    # The versions loaded at start: the catalogue as written, gold not built yet in this home.
     assert httpx.get(f"{served.url}/v1/items/{CONSTRUCTION_PERMIT}", headers=other).status_code == 200
     versions = {
         s.labels["table"]: s.value for s in _scrape(served) if s.name == "hub_api_served_table_version"
     }
-    assert versions == {"silver.approval_item": 0, "silver.item_requirement": 0}
+    assert versions == {"gold.subject_profile": -1, "silver.approval_item": 0, "silver.item_requirement": 0}
 
     # Scraped from inside the network, not a department's operation: not in the API's document.
     assert "/metrics" not in httpx.get(f"{served.url}/openapi.json").json()["paths"]

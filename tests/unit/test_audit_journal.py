@@ -157,6 +157,42 @@ def test_appends_from_many_threads_never_interleave_nor_get_lost(
     assert set(read) == set(written)
 
 
+def test_concurrent_appends_share_a_sync_and_each_returns_once_its_own_record_is_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[bytes] = []  # the segment's bytes as each sync made them durable
+    real_sync = hub.audit._sync
+
+    def slow_sync(fd: int) -> None:
+        time.sleep(0.01)  # a disk's sync: milliseconds, whatever it carries
+        real_sync(fd)
+        synced.append(Path(f"/proc/self/fd/{fd}").read_bytes())
+
+    monkeypatch.setattr(hub.audit, "_sync", slow_sync)
+    journal = _journal(tmp_path)
+    returned_unsynced: list[str] = []
+    start = threading.Barrier(8)
+
+    def append_many() -> None:
+        start.wait()
+        for _ in range(10):
+            record = audit_record()
+            journal.append(record)
+            if not any(record.record_id.encode() in durable for durable in synced):
+                returned_unsynced.append(record.record_id)
+
+    threads = [threading.Thread(target=append_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    journal.close()
+    assert returned_unsynced == []
+    assert len(_all_records(tmp_path)) == 80
+    # One at a time would take 80 syncs.
+    assert len(synced) <= 40
+
+
 def test_a_failed_sync_leaves_no_partial_record_and_the_next_append_opens_a_new_segment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,15 +3,21 @@ version without a restart, each request's snapshot untouched by what comes after
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+from deltalake import write_deltalake
 
 from api.access import catalogue_is_open, unconditional_fields_only
 from api.catalogue import CatalogueStore
+from api.profiles import ProfileStore
 from api.snapshots import MISSING
 from hub.settings import Settings
+from hub.storage import delta_rs_location
 from tests.catalogue_rows import CONSTRUCTION_PERMIT, FOOD_STALL, items, requirements, write_catalogue
+from tests.profile_rows import BUILT_AT, ENTITY, PERSON, profile_row
 
 pytestmark = pytest.mark.unit
 
@@ -75,3 +81,25 @@ def test_the_item_guide_serves_only_what_the_contracts_open_to_every_department(
     # One conditional source makes the value conditional.
     with pytest.raises(ValueError, match="material_key"):
         unconditional_fields_only({"material_key": ("material.material_type", "material.file_object_key")})
+
+
+def test_profiles_are_held_as_arrow_and_each_looked_up_row_is_the_row_gold_wrote(settings: Settings) -> None:
+    location, _ = delta_rs_location(settings, "gold", "subject_profile")
+    person, entity = profile_row(PERSON), profile_row(ENTITY) | {"subject_type": "entity"}
+    # Two commits, two files: rows are found across the table's batches.
+    write_deltalake(location, pa.Table.from_pylist([person]))
+    write_deltalake(location, pa.Table.from_pylist([entity]), mode="append")
+    snapshot = ProfileStore(settings).snapshot()
+    assert snapshot.version == 1
+    assert sorted(snapshot.profiles) == sorted([PERSON, ENTITY])
+    assert len(snapshot.profiles) == 2
+    assert snapshot.profiles[ENTITY]["subject_type"] == "entity"
+    # What reading the table as dicts gives, but the lineage no route serves; the same instants.
+    expected = pa.Table.from_pylist([person]).to_pylist()[0]
+    for entry in [*expected["cases"], *expected["identity"]]:
+        del entry["source"]
+    served = snapshot.profiles[PERSON]
+    assert served == expected
+    assert served["cases"][0]["received_at"].utcoffset() == dt.timedelta(0)
+    assert served["built_at"] == BUILT_AT
+    assert snapshot.profiles.get("11010519491231003X") is None

@@ -177,6 +177,24 @@ def test_access_tokens_expire_by_their_clock(registry: CredentialRegistry, creat
         tokens.authenticate(token)
 
 
+def test_a_token_checked_once_still_expires_and_a_forged_one_is_refused_every_time(
+    registry: CredentialRegistry, created: NewCredential
+) -> None:
+    clock = WallClock(ISSUED)
+    tokens = AccessTokens(KEY, LIFETIME, CachedCredentials(registry, 0.0, MonotonicClock()), clock)
+    token = tokens.issue(created.credential).access_token
+    # Its signature is checked once, and kept; its expiry is checked on every use.
+    assert tokens.authenticate(token) == tokens.authenticate(token)
+    clock.now = ISSUED + LIFETIME
+    with pytest.raises(InvalidTokenError, match="expired"):
+        tokens.authenticate(token)
+    clock.now = ISSUED
+    forged = jwt.encode(_claims(created.credential), OTHER_KEY, algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(InvalidTokenError, match="signature"):
+            tokens.authenticate(forged)
+
+
 def test_without_a_configured_key_each_process_signs_with_its_own_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

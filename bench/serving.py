@@ -1,0 +1,346 @@
+"""Benchmark: `GET /v1/subjects/{id}` over real HTTP against a minimal endpoint that returns the
+same JSON from memory, in the same run, on a gold table of N subjects.
+
+The gold table is generated directly (`bench/serving_data.py`) under
+`$HUB_HOME/bench-serving/subjects-N-…/`, once per version of the generator and the simulator.
+The API runs as deployed, a uvicorn process of its own (`bench/serving_app.py` adds the floor's
+route), pinned to one core; wrk (Debian's package) drives it from the other, 2 threads and 32
+connections, rotating through the subjects' ids with a department's bearer token. Each round runs
+the real endpoint (token check, access policy, masking, the audit record synced before the
+response) and then the floor, for the same time. Reported: p50/p99 latency and requests a second
+of both, their ratio, and the API process's resident memory.
+
+Targets (issue: serving, at 1M subjects): p99 at most 20 ms, at least 1,000 requests a second,
+and at least 50% of the floor's throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from api.tokens import issue_token
+from bench import serving_data
+from bench.report import RESULTS_DIR, update_readme
+from hub import simulator as simulator_package
+from hub.credentials import credential_registry
+from hub.settings import REPO_ROOT, Settings
+from hub.storage import delta_rs_location
+
+SEED = 11
+SIGNING_KEY = "the-serving-benchmark-signing-key-0123456789"
+DEPARTMENT, PURPOSE = "market_regulation", "approval_handling"
+# Ids wrk rotates through: enough that no cache of a few thousand profiles could serve them all.
+ROTATED_IDS = 200_000
+SERVER_CPU, LOAD_CPU = "1", "0"
+TARGET_P99_MS, TARGET_RPS, TARGET_RATIO = 20.0, 1000.0, 0.5
+LUA = Path(__file__).with_name("serving.lua")
+
+
+def data_signature() -> str:
+    """A digest of the code the gold table is generated from, so a stale cache is not measured."""
+    sources = sorted([Path(serving_data.__file__), *Path(simulator_package.__file__).parent.rglob("*.py")])
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+def ensure_gold(home: Path, subjects: int) -> dict[str, Any]:
+    """The generated gold table under `home` and the ids file wrk reads, made once."""
+    stamp = home / "gold.json"
+    if stamp.exists():
+        facts: dict[str, Any] = json.loads(stamp.read_text())
+        print(f"gold cached in {home}", flush=True)
+        return facts
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    location, options = delta_rs_location(Settings(home=home), "gold", "subject_profile")
+    print(f"generating gold for {subjects:,} subjects in {home}", flush=True)
+    started = time.perf_counter()
+    batches = serving_data.profile_batches(subjects, SEED)
+    first = next(batches)
+    reader = pa.RecordBatchReader.from_batches(first.schema, _chain(first, batches))
+    write_deltalake(location, reader, storage_options=options)
+    table = DeltaTable(location, storage_options=options)
+    ids = table.to_pyarrow_table(columns=["subject_id"]).column("subject_id").to_pylist()
+    step = max(1, len(ids) // ROTATED_IDS)
+    (home / "subject_ids.txt").write_text("\n".join(ids[::step]) + "\n")
+    files = pa.table(table.get_add_actions(flatten=True)).to_pydict()
+    facts = {
+        "subjects": len(ids),
+        "table_bytes": sum(files["size_bytes"]),
+        "table_files": len(files["path"]),
+        "generated_seconds": round(time.perf_counter() - started, 1),
+    }
+    stamp.write_text(json.dumps(facts, indent=2) + "\n")
+    return facts
+
+
+def _chain(first: Any, rest: Any) -> Any:
+    yield first
+    yield from rest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_api(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "HUB_HOME": str(home),
+        "HUB_TOKEN_SIGNING_KEY": SIGNING_KEY,
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    command = [
+        *("taskset", "-c", SERVER_CPU),
+        *(sys.executable, "-m", "uvicorn", "--factory", "bench.serving_app:create_bench_app"),
+        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"),
+    ]
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API exited: {log.read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the API did not answer within 600 s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time the process has used, user and system (/proc, Linux)."""
+    # The fields after the command name, which is in parentheses and may hold spaces.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """The process's resident memory now and at its peak (/proc, Linux)."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": fields["VmRSS"], "peak_rss_mb": fields["VmHWM"]}
+
+
+@dataclass(frozen=True)
+class Load:
+    """What wrk sends: to which server, as whom, which ids, with how many connections."""
+
+    url: str
+    pid: int  # the API's
+    token: str
+    ids: Path
+    connections: int
+    threads: int
+
+
+def run_wrk(load: Load, prefix: str, seconds: int) -> dict[str, Any]:
+    command = [
+        *("taskset", "-c", LOAD_CPU, "wrk"),
+        *(f"-t{load.threads}", f"-c{load.connections}", f"-d{seconds}s", "--timeout", "10s"),
+        *("-s", str(LUA), load.url, "--", prefix, f"?purpose={PURPOSE}", load.token, str(load.ids)),
+    ]
+    cpu_before = cpu_seconds(load.pid)
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    cpu = cpu_seconds(load.pid) - cpu_before
+    raw = json.loads(out.strip().splitlines()[-1])
+    seconds_run = raw["duration_us"] / 1e6
+    return {
+        "requests": raw["requests"],
+        "requests_per_second": round(raw["requests"] / seconds_run, 1),
+        "p50_ms": raw["p50_us"] / 1000,
+        "p90_ms": raw["p90_us"] / 1000,
+        "p99_ms": raw["p99_us"] / 1000,
+        "max_ms": raw["max_us"] / 1000,
+        # What the API spent per request, whatever else ran on the machine.
+        "cpu_ms_per_request": round(cpu * 1000 / max(raw["requests"], 1), 3),
+        "non_2xx": raw["non_2xx"],
+        "socket_errors": raw["socket_errors"],
+    }
+
+
+def journaled_records(home: Path) -> int:
+    return sum(path.read_bytes().count(b"\n") for path in (home / "audit" / "journal").glob("*.jsonl"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subjects", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=20, help="each endpoint's run in a round")
+    parser.add_argument("--rounds", type=int, default=2, help="alternate the endpoint and the floor")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+
+    home = Settings().home / "bench-serving" / f"subjects-{args.subjects}-seed-{SEED}-data-{data_signature()}"
+    gold = ensure_gold(home, args.subjects)
+    settings = Settings(home=home)
+    # Each run's journal from empty: its records are counted against the requests sent.
+    shutil.rmtree(settings.audit_journal, ignore_errors=True)
+    credential = credential_registry(settings).create(DEPARTMENT, note="serving benchmark").credential
+    token = issue_token(credential, SIGNING_KEY, dt.timedelta(hours=1), dt.datetime.now(dt.UTC)).access_token
+    ids = home / "subject_ids.txt"
+    first_id = ids.read_text().split("\n", 1)[0]
+
+    port = _free_port()
+    started = time.perf_counter()
+    api = start_api(home, port, home / "api.log")
+    # The app loads its snapshots before it answers: this is the start with the load.
+    ready_seconds = round(time.perf_counter() - started, 1)
+    load = Load(f"http://127.0.0.1:{port}", api.pid, token, ids, args.connections, args.threads)
+    try:
+        measured = measure(api.pid, load, first_id, args.seconds, args.rounds)
+        location, options = delta_rs_location(settings, "gold", "subject_profile")
+        measured["new_version"] = new_version_under_load(load, location, options, args.seconds)
+        print(f"new version: {json.dumps(measured['new_version'])}", flush=True)
+    finally:
+        api.send_signal(signal.SIGTERM)
+        try:
+            api.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            api.kill()
+            api.wait()
+    load_facts = {"tool": "wrk", "connections": args.connections, "threads": args.threads}
+    result = summary(measured["rounds"]) | {
+        "benchmark": "subject_serving",
+        "subjects": gold["subjects"],
+        "gold": gold,
+        "load": load_facts | {"seconds": args.seconds, "rounds": args.rounds},
+        "pinned": {"api_cpu": SERVER_CPU, "wrk_cpu": LOAD_CPU},
+        "api_ready_seconds": ready_seconds,
+        **measured,
+        "audit_records_journaled": journaled_records(home),
+        "targets": {
+            "p99_ms": TARGET_P99_MS,
+            "requests_per_second": TARGET_RPS,
+            "ratio_to_floor": TARGET_RATIO,
+        },
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"serving-{args.subjects}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "rounds"}, indent=2))
+    update_readme()
+
+
+def measure(pid: int, load: Load, first_id: str, seconds: int, rounds: int) -> dict[str, Any]:
+    """One profile (the floor is given its bytes), then rounds of the endpoint and the floor."""
+    ready_mb = memory_mb(pid)
+    response = httpx.get(
+        f"{load.url}/v1/subjects/{first_id}",
+        params={"purpose": PURPOSE},
+        headers={"Authorization": f"Bearer {load.token}"},
+        timeout=60,
+    )
+    response.raise_for_status()
+    # The floor answers exactly the bytes the endpoint answered.
+    httpx.put(f"{load.url}/bench/echo", content=response.content).raise_for_status()
+    print(f"API ready, snapshot loaded: {ready_mb}", flush=True)
+
+    def both(seconds: int) -> dict[str, dict[str, Any]]:
+        return {
+            "endpoint": run_wrk(load, "/v1/subjects/", seconds),
+            "floor": run_wrk(load, "/bench/echo/", seconds),
+        }
+
+    both(3)  # warm-up: connections, code paths, the page cache of the journal's disk
+    measured = []
+    for i in range(rounds):
+        measured.append(both(seconds))
+        print(f"round {i + 1}: {json.dumps(measured[-1])}", flush=True)
+    return {
+        "response_bytes": len(response.content),
+        "api_memory_mb": {"ready": ready_mb, "after_load": memory_mb(pid)},
+        "rounds": measured,
+    }
+
+
+def new_version_under_load(
+    load: Load, location: str, options: dict[str, str], seconds: int
+) -> dict[str, Any]:
+    """A new gold version committed while wrk runs: how long until the API serves it, what the
+    clients got meanwhile, and the API's peak memory (it holds both versions while it loads).
+
+    The commit changes only the table's properties, so the rows (and the cache) stay as they are,
+    but the version moves and the API loads the whole table again, as after a gold build.
+    """
+
+    def served_version() -> int:
+        version: int = httpx.get(f"{load.url}/health", timeout=30).json()["gold_version"]
+        return version
+
+    before = served_version()
+    timing: dict[str, float] = {}
+
+    def commit() -> None:
+        time.sleep(seconds / 4)
+        DeltaTable(location, storage_options=options).alter.set_table_properties(
+            {"hub.bench.new_version_at": dt.datetime.now(dt.UTC).isoformat()}, raise_if_not_exists=False
+        )
+        committed = time.perf_counter()
+        while served_version() == before and time.perf_counter() - committed < 10 * seconds:
+            time.sleep(0.2)
+        timing["served_after_seconds"] = round(time.perf_counter() - committed, 1)
+
+    committer = threading.Thread(target=commit)
+    committer.start()
+    during = run_wrk(load, "/v1/subjects/", seconds)
+    committer.join()
+    return {
+        "versions": [before, served_version()],
+        **timing,
+        "during": during,
+        "api_memory_mb": memory_mb(load.pid),
+    }
+
+
+def summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the rounds; the ratio is of the median throughputs."""
+
+    def median(part: str, key: str) -> float:
+        return round(float(statistics.median(r[part][key] for r in rounds)), 2)
+
+    keys = ("requests_per_second", "p50_ms", "p99_ms", "cpu_ms_per_request")
+    endpoint = {k: median("endpoint", k) for k in keys}
+    floor = {k: median("floor", k) for k in keys}
+    return {
+        "endpoint": endpoint,
+        "floor": floor,
+        "ratio_to_floor": round(endpoint["requests_per_second"] / floor["requests_per_second"], 3),
+        "non_2xx": sum(r[p]["non_2xx"] for r in rounds for p in ("endpoint", "floor")),
+    }
+
+
+if __name__ == "__main__":
+    main()
