@@ -29,10 +29,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import CallerDep
+from api.metrics import REQUEST_ID_SCOPE_KEY, ApiMetrics
 from api.problems import PROBLEM_JSON, problem_body
 from api.tokens import Caller
 from hub.audit import AuditJournal, AuditRecord, AuditWriteError, WithheldValues, utc_now
 from hub.grants import purposes
+from hub.logs import bind_log_context, unbind_log_context
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +168,10 @@ class GroupCommit:
 class AuditMiddleware:
     """Writes a request's audit record to the journal before its response starts to leave."""
 
-    def __init__(self, app: ASGIApp, journal: AuditJournal) -> None:
+    def __init__(self, app: ASGIApp, journal: AuditJournal, metrics: ApiMetrics) -> None:
         self.app = app
         self.journal = journal
+        self.metrics = metrics
         self.commit = GroupCommit(journal)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -177,6 +180,9 @@ class AuditMiddleware:
             return
         pending = PendingAudit(request_id=uuid.uuid4().hex, path=scope.get("path", ""))
         scope[SCOPE_KEY] = pending
+        scope[REQUEST_ID_SCOPE_KEY] = pending.request_id
+        # Whatever the request's code logs carries its id, the one its response and audit record carry.
+        log_fields = bind_log_context(request_id=pending.request_id)
         started = False
         refused = False
 
@@ -199,6 +205,8 @@ class AuditMiddleware:
             if not started:
                 await self._append(pending, 500)
             raise
+        finally:
+            unbind_log_context(log_fields)
 
     async def _append(self, pending: PendingAudit, status: int) -> bool:
         record = pending.record(status)
@@ -207,10 +215,16 @@ class AuditMiddleware:
         try:
             await self.commit.append(record)
         except Exception:
+            self.metrics.audit_write_failures.inc()
             log.exception(
                 "could not journal the audit record of request %s (client %s); the response is withheld",
                 pending.request_id,
                 record.client_id,
+                extra={
+                    "client_id": record.client_id,
+                    "department": record.department,
+                    "endpoint": record.endpoint,
+                },
             )
             return False
         return True

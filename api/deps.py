@@ -20,6 +20,7 @@ from api.analyst import AnalystMartStore
 from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
 from api.downloads import MaterialFiles
+from api.metrics import CALLER_SCOPE_KEY
 from api.profiles import ProfileStore
 from api.tokens import AccessTokens, Caller, InvalidTokenError
 from hub.credentials import CredentialRegistry, utc_now
@@ -105,15 +106,20 @@ def _unauthorized(reason: str, invalid_token: bool) -> HTTPException:
 
 
 async def get_caller(
-    authorization: Annotated[str | None, Security(client_credentials_scheme)], tokens: AccessTokensDep
+    request: Request,
+    authorization: Annotated[str | None, Security(client_credentials_scheme)],
+    tokens: AccessTokensDep,
 ) -> Caller:
     scheme, token = get_authorization_scheme_param(authorization)
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("a bearer token is required: Authorization: Bearer <token>", invalid_token=False)
     try:
-        return await tokens.authenticate_async(token)
+        caller = await tokens.authenticate_async(token)
     except InvalidTokenError as error:
         raise _unauthorized(str(error), invalid_token=True) from error
+    # For the metrics and the request's log line, which count requests by department.
+    request.scope[CALLER_SCOPE_KEY] = caller
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]

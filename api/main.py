@@ -19,6 +19,8 @@ from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
 from api.delta_sharing import SharingServer
 from api.downloads import SignedLocalMaterialFiles, material_files
+from api.metrics import ApiMetrics, MetricsMiddleware
+from api.metrics import router as metrics_router
 from api.problems import install_problem_handlers, problem_openapi
 from api.profiles import ProfileStore
 from api.routes import (
@@ -103,10 +105,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         grant_registry(settings).for_department, settings.grant_cache_seconds
     )
     app.state.audit_journal = AuditJournal.for_settings(settings)
-    app.add_middleware(AuditMiddleware, journal=app.state.audit_journal)
+    app.state.metrics = ApiMetrics([app.state.profile_store, app.state.catalogue_store])
+    app.add_middleware(AuditMiddleware, journal=app.state.audit_journal, metrics=app.state.metrics)
+    # Added last, so outermost: it counts the status the client got, an audit failure's 503 too.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_problem_handlers(app)
     app.add_exception_handler(auth.TokenRequestError, auth.token_error_response)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     app.include_router(auth.router)
     app.include_router(subjects.router)
     app.include_router(access_log.router)

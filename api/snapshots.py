@@ -178,6 +178,14 @@ class SnapshotStore(ABC, Generic[S]):
     def build(self, versions: tuple[int, ...], tables: Sequence[Read]) -> S:
         """The snapshot of each table at its version (MISSING, and None, when absent)."""
 
+    @property
+    def served_versions(self) -> dict[str, int]:
+        """Each table's version in the snapshot served now (MISSING: not there yet), by
+        `layer.table`; empty before the first request read the store."""
+        if self._versions is None:
+            return {}
+        return {f"{layer}.{table}": v for (layer, table), v in zip(self.tables, self._versions, strict=True)}
+
     def snapshot(self) -> S:
         """The current snapshot. The first call loads it. Later, once `refresh_seconds` have passed,
         the call that finds a check of the tables' versions due starts it in a thread of its own

@@ -16,10 +16,9 @@ import pendulum
 from airflow.sdk import DAG, Asset, dag, get_current_context, task
 
 from hub.airflow_runner import task_defaults
+from hub.logs import log_context
 from hub.settings import get_settings
 from jobs.departments import bronze_asset_uri, load_mappings
-
-DEFAULT_ARGS = task_defaults(get_settings())
 
 
 def _interval_start() -> dt.date:
@@ -38,7 +37,7 @@ def ingestion_dag(department: str, name: str) -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
         catchup=False,
         max_active_runs=1,  # one writer per department batch at a time
-        default_args=DEFAULT_ARGS,
+        default_args=task_defaults(get_settings(), department),
         tags=["approval-hub", "ingestion", department],
     )
     def ingest() -> None:
@@ -46,13 +45,15 @@ def ingestion_dag(department: str, name: str) -> DAG:
         def pull() -> dict[str, Any]:
             from jobs import pipeline
 
-            return pipeline.ingest(get_settings(), department, _interval_start())
+            with log_context(department=department):
+                return pipeline.ingest(get_settings(), department, _interval_start())
 
         @task(outlets=[Asset(bronze_asset_uri(department))])
         def load_bronze(landed: dict[str, Any]) -> dict[str, Any]:
             from jobs import pipeline
 
-            return pipeline.load_bronze(get_settings(), landed)
+            with log_context(department=department, batch_id=landed["batch_id"]):
+                return pipeline.load_bronze(get_settings(), landed)
 
         load_bronze(pull())
 

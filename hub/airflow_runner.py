@@ -50,10 +50,15 @@ def configure_airflow(settings: Settings) -> None:
         marker.touch()
 
 
-def task_defaults(settings: Settings) -> dict[str, Any]:
-    """default_args every hub DAG shares: an owner, and retries with exponential back-off."""
+def task_defaults(settings: Settings, department: str | None = None) -> dict[str, Any]:
+    """default_args every hub DAG shares: an owner, retries with exponential back-off, and a
+    failure, once the retries are spent, recorded with the department the DAG works for (None: a
+    DAG over every department) in `quality/task_failures`."""
+    from hub.task_failures import on_task_failure
+
     return {
         "owner": "data-platform",
+        "on_failure_callback": on_task_failure(department),
         "retries": settings.task_retries,
         "retry_delay": dt.timedelta(seconds=settings.task_retry_delay_seconds),
         "retry_exponential_backoff": 2.0,

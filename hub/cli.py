@@ -53,6 +53,15 @@ TableArgument = Annotated[str, typer.Argument(help="layer.name, e.g. gold.subjec
 console = Console(soft_wrap=True)
 
 
+@app.callback()
+def main() -> None:
+    """Approval data-sharing hub."""
+    from hub.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+
 def _interactive() -> bool:
     return sys.stdin.isatty() and os.environ.get("CI", "").lower() not in {"1", "true", "yes"}
 
@@ -81,10 +90,19 @@ def serve(
     import uvicorn
 
     from api.main import create_app
+    from hub.logs import configure_logging
 
     settings = get_settings()
+    # uvicorn's own lines (start, stop, errors) in the hub's format; its access log is off, since the
+    # API logs each request itself by route template: a raw path holds the subject id asked for.
+    configure_logging(settings.log_format, settings.log_level, also=("uvicorn",))
     uvicorn.run(
-        create_app(settings), host=host or settings.api_host, port=port or settings.api_port, log_level="info"
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        access_log=False,
     )
 
 
@@ -185,6 +203,32 @@ def quarantine_show(limit: Annotated[int, typer.Option(help="How many rows to pr
             f"{row['_batch_id']} {row['_source_file']}:{row['_source_line']}  {'; '.join(row['reasons'])}"
         )
     console.print(f"{len(rows)} rows in quarantine")
+
+
+@app.command()
+def failures(
+    department: Annotated[str | None, typer.Option(help="Only this department's.")] = None,
+    limit: Annotated[int, typer.Option(help="How many to print.")] = 20,
+) -> None:
+    """Airflow tasks that failed for good (retries spent), newest first: when, which DAG and task,
+    the department, the file the error names, and the error."""
+    from deltalake.exceptions import TableNotFoundError
+
+    from hub.storage import read_table_rows
+    from hub.task_failures import TASK_FAILURES
+
+    try:
+        rows = read_table_rows(get_settings(), *TASK_FAILURES)
+    except TableNotFoundError:
+        rows = []
+    rows = [r for r in rows if department is None or r["department"] == department]
+    rows.sort(key=lambda r: r["failed_at"], reverse=True)
+    for r in rows[:limit]:
+        console.print(
+            f"{r['failed_at'].isoformat()}\t{r['dag_id']}.{r['task_id']}\ttry {r['try_number']}\t"
+            f"{r['department'] or '-'}\t{r['file'] or '-'}\t{r['error_type']}: {r['error']}"
+        )
+    console.print(f"{len(rows)} task failures")
 
 
 def _lake_uri(table: str) -> str:

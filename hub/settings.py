@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     # How long a link to a shared mart's file works: the client fetches it right after its query.
     sharing_link_seconds: int = Field(default=300, ge=1, le=3600)
 
+    # The hub's own log lines (API, jobs, CLI): "text" for a person at a terminal, "json" (one object
+    # per line, with the request id, department, batch...) for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Bearer token a Prometheus scraper sends to read the API's /metrics. Unset, /metrics is open:
+    # it holds counts by department and endpoint, no subject data, and is meant to be reached only
+    # from the internal network the scraper is on.
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
+
     @property
     def sources_dir(self) -> Path:
         """Where the department simulator drops what each department system exports."""

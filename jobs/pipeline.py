@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
+from hub.task_failures import TASK_FAILURES
 from hub.working_days import load_calendar
 from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
 from jobs.departments import DepartmentMapping, load_mappings
@@ -103,7 +104,14 @@ def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict
         lambda name, payload: payload_problem(mapping, name, payload),
     )
     if plan.existing is not None:
-        log.info("%s: already landed as %s [%s, %s)", department, batch.batch_id, batch.since, batch.until)
+        log.info(
+            "%s: already landed as %s [%s, %s)",
+            department,
+            batch.batch_id,
+            batch.since,
+            batch.until,
+            extra={"department": department, "batch_id": batch.batch_id},
+        )
     else:
         log.info(
             "landed %s [%s, %s): %s",
@@ -111,9 +119,16 @@ def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict
             batch.since,
             batch.until,
             ", ".join(f"{f.key} ({f.size} bytes)" for f in batch.files) or "nothing new",
+            extra={"department": department, "batch_id": batch.batch_id},
         )
     for rejected in batch.rejected:
-        log.warning("%s: file %s rejected: %s", department, rejected.key, rejected.reason)
+        log.warning(
+            "%s: file %s rejected: %s",
+            department,
+            rejected.key,
+            rejected.reason,
+            extra={"department": department, "batch_id": batch.batch_id, "file": rejected.key},
+        )
     return asdict(batch)
 
 
@@ -192,6 +207,7 @@ def load_bronze_batches(settings: Settings, landed: list[dict[str, Any]]) -> lis
             rows.get(batch.batch_id, 0),
             already_landed,
             len(batch.rejected),
+            extra={"department": department, "batch_id": batch.batch_id},
         )
         results.append(
             {
@@ -481,6 +497,7 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
             sum(r.rows_in for r in results),
             len(batch_ids),
             time.perf_counter() - started,
+            extra={"contract": name},
         )
         # A batch with no rows of the contract (a quiet day) is reconciled too: 0 = 0 + 0.
         seen = {r.batch_id for r in results}
@@ -511,6 +528,7 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
             r["rows_in"],
             r["rows_valid"],
             r["rows_quarantined"],
+            extra={"contract": r["contract"], "batch_id": r["batch_id"], "department": r["department"]},
         )
     return [{k: v for k, v in r.items() if k != "checked_at"} for r in records]
 
@@ -1097,6 +1115,7 @@ def lake_tables() -> list[tuple[str, str]]:
         RULE_RESULTS,
         GATE_RESULTS,
         FILE_INCIDENTS,
+        TASK_FAILURES,
         GOLD_BUILDS,
         *[("gold", name) for name in GOLD_TABLES],
     ]

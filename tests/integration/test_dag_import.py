@@ -26,6 +26,14 @@ def test_dags_import_cleanly_with_owner_retries_and_tags(airflow_configured: Set
             assert task.owner not in {"", "airflow"}, f"{dag_id}.{task.task_id} has no owner"
             assert (task.retries or 0) >= 1, f"{dag_id}.{task.task_id} does not retry"
             assert task.retry_exponential_backoff, f"{dag_id}.{task.task_id} retries without back-off"
+            # Recorded in quality/task_failures when it fails for good (hub.task_failures).
+            callbacks = task.on_failure_callback
+            assert callbacks, f"{dag_id}.{task.task_id} records no failure"
+            names = {
+                getattr(c, "__qualname__", "")
+                for c in (callbacks if isinstance(callbacks, list) else [callbacks])
+            }
+            assert names == {"on_task_failure.<locals>.record"}, f"{dag_id}.{task.task_id}: {names}"
 
 
 def test_lakehouse_build_is_scheduled_by_the_bronze_assets(airflow_configured: Settings) -> None:

@@ -191,3 +191,27 @@ def test_audit_ship_moves_the_sealed_journal_to_the_lake_once(own_home: Settings
     assert [r.record_id for r in read_access_log(own_home, records[0].subject_id or "")] == [
         r.record_id for r in reversed([*records, still_open])
     ]
+
+
+def test_failures_lists_the_recorded_task_failures_newest_first(own_home: Settings) -> None:
+    from hub.task_failures import TaskFailure, record_task_failure
+
+    assert "0 task failures" in CliRunner().invoke(app, ["failures"]).output
+    for hour, department, file in [(1, "health", None), (2, "food_drug", "/sources/food_drug/x.jsonl")]:
+        failed_at = dt.datetime(2026, 11, 24, hour, tzinfo=dt.UTC)
+        error = "Is a directory" if file else "no object matching *.json"
+        record_task_failure(
+            own_home,
+            TaskFailure(
+                failed_at, f"ingest_{department}", "pull", "r", 2, department, file, None, "E", error
+            ),
+        )
+    listed = CliRunner().invoke(app, ["failures"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert "ingest_food_drug.pull" in lines[0]
+    assert "/sources/food_drug/x.jsonl" in lines[0]
+    assert "ingest_health.pull" in lines[1]
+    assert lines[-1] == "2 task failures"
+    only = CliRunner().invoke(app, ["failures", "--department", "health"]).output
+    assert only.splitlines()[-1] == "1 task failures"
