@@ -71,7 +71,9 @@ $(UDF_JAR): infra/udf/pom.xml $(UDF_SOURCES) $(JARS_STAMP)
 	cp infra/udf/target/hub-udf.jar $@
 
 $(ECHARTS_JS): $(DASHBOARD_DIR)/package.json $(DASHBOARD_DIR)/package-lock.json
-	npm ci --prefix $(DASHBOARD_DIR) --no-audit --no-fund --loglevel=error
+	# From inside the folder, not with --prefix: --prefix also moves npm's global config (where a
+	# machine sets its CA bundle, /usr/etc/npmrc on Debian's Node.js) under the folder.
+	cd $(DASHBOARD_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	cp $(DASHBOARD_DIR)/node_modules/echarts/dist/echarts.min.js $@
 
 # Only `make test` needs a browser, so `make demo` stays light. Installed once, when missing.
