@@ -23,10 +23,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -42,7 +40,8 @@ from bench import serving_data
 from bench.report import RESULTS_DIR, update_readme
 from hub import simulator as simulator_package
 from hub.credentials import credential_registry
-from hub.settings import REPO_ROOT, Settings
+from hub.serving import free_port, start_api_process
+from hub.settings import Settings
 from hub.storage import delta_rs_location
 
 SEED = 11
@@ -100,38 +99,15 @@ def _chain(first: Any, rest: Any) -> Any:
     yield from rest
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def start_api(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "HUB_HOME": str(home),
-        "HUB_TOKEN_SIGNING_KEY": SIGNING_KEY,
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    command = [
-        *("taskset", "-c", SERVER_CPU),
-        *(sys.executable, "-m", "uvicorn", "--factory", "bench.serving_app:create_bench_app"),
-        *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"),
-    ]
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited: {log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the API did not answer within 600 s")
+    return start_api_process(
+        "bench.serving_app:create_bench_app",
+        port,
+        log,
+        {"HUB_HOME": str(home), "HUB_TOKEN_SIGNING_KEY": SIGNING_KEY},
+        prefix=("taskset", "-c", SERVER_CPU),
+        timeout=600,
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -213,7 +189,7 @@ def main() -> None:
     ids = home / "subject_ids.txt"
     first_id = ids.read_text().split("\n", 1)[0]
 
-    port = _free_port()
+    port = free_port()
     started = time.perf_counter()
     api = start_api(home, port, home / "api.log")
     # The app loads its snapshots before it answers: this is the start with the load.

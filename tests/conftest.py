@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,16 +22,10 @@ os.environ["HUB_HOME"] = str(_SESSION_HOME)
 os.environ["HUB_TASK_RETRIES"] = "1"
 os.environ["HUB_TASK_RETRY_DELAY_SECONDS"] = "1"
 
+from hub.serving import free_port  # noqa: E402
 from hub.settings import Settings, get_settings  # noqa: E402
 
 get_settings.cache_clear()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")

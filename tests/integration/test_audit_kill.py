@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -29,9 +27,9 @@ from pydantic import SecretStr
 from api.tokens import issue_token
 from hub.audit import ACCESS_LOG, journal_records, ship
 from hub.credentials import credential_registry
-from hub.settings import REPO_ROOT, Settings
+from hub.serving import free_port, start_api_process
+from hub.settings import Settings
 from hub.storage import delta_rs_location
-from tests.conftest import free_port
 from tests.profile_rows import ENTITY, OWNER, PERSON, profile_row
 
 pytestmark = pytest.mark.integration
@@ -48,35 +46,6 @@ REQUESTS = [
 ]
 
 
-def _start_api(settings: Settings, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "HUB_HOME": str(settings.home),
-        "HUB_TOKEN_SIGNING_KEY": SIGNING_KEY,
-        "PYTHONPATH": str(REPO_ROOT),
-    }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app"]
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API exited: {log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the API did not answer within 60 s")
-
-
 def test_killing_the_api_under_load_loses_no_record_of_a_response_received(
     hub_settings: Settings, tmp_path: Path
 ) -> None:
@@ -88,7 +57,12 @@ def test_killing_the_api_under_load_loses_no_record_of_a_response_received(
     headers = {"Authorization": f"Bearer {token.access_token}"}
 
     port = free_port()
-    api = _start_api(settings, port, tmp_path / "api.log")
+    api = start_api_process(
+        "api.main:create_app",
+        port,
+        tmp_path / "api.log",
+        {"HUB_HOME": str(settings.home), "HUB_TOKEN_SIGNING_KEY": SIGNING_KEY},
+    )
     received: list[tuple[str, int]] = []
     cut_off = threading.Event()
 
