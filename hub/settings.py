@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Airflow task retries (with exponential back-off from the first delay).
     task_retries: int = Field(default=2, ge=0)
     task_retry_delay_seconds: float = Field(default=20.0, gt=0)
+    # Fault points (hub/faults.py), comma-separated, each failing once right after its table's
+    # commit: how the tests prove a retried task recovers from partial work. Empty in production.
+    fault_once: str = ""
 
     spark_master: str = "local[2]"
     spark_driver_memory: str = "2g"

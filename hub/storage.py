@@ -6,6 +6,7 @@ Jobs and the API ask this module for an object store (landing zone) and for tabl
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,6 +15,17 @@ from urllib.parse import urlparse
 from minio import Minio
 
 from hub.settings import Settings
+
+
+class StoreWriteError(RuntimeError):
+    """An object could not be written: names the object's path (`file`, where the task failure
+    callback looks for it) and the cause (a full disk, a denied permission, the store's error),
+    which an OSError from a write alone often leaves out (its filename is None)."""
+
+    def __init__(self, file: str, cause: BaseException) -> None:
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        super().__init__(f"could not write {file}: {reason}")
+        self.file = file
 
 
 class ObjectStore(Protocol):
@@ -48,11 +60,16 @@ class LocalObjectStore:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename, so a reader never sees half a payload.
         partial = path.with_name(path.name + ".partial")
-        partial.write_bytes(data)
-        partial.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_bytes(data)
+            partial.replace(path)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)  # what a full disk let through is no payload
+            raise StoreWriteError(str(path), error) from error
 
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -81,7 +98,10 @@ class S3ObjectStore:
         self.bucket = bucket
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(self.bucket, key, io.BytesIO(data), length=len(data))
+        try:
+            self.client.put_object(self.bucket, key, io.BytesIO(data), length=len(data))
+        except Exception as error:
+            raise StoreWriteError(self.uri(key), error) from error
 
     def get_bytes(self, key: str) -> bytes:
         response = self.client.get_object(self.bucket, key)

@@ -12,6 +12,11 @@ office terminal that syncs after hours): a pull by update time alone would never
 department declares a lookback; its pull re-reads that much of the windows already landed
 before its own (`fetched_since` .. `since`), and bronze keeps only the change rows it has not
 seen (jobs.bronze.unseen_rows).
+
+A department can also deliver the same export again: under a new name, or in a later day's folder.
+A payload whose bytes (sha256) an earlier batch, or this one, already landed is not landed for
+bronze a second time: it is kept apart under `rejected/`, unchanged, with a reason naming the
+file that holds those bytes, and bronze records it in `quality.file_incidents` like any reject.
 """
 
 from __future__ import annotations
@@ -135,6 +140,8 @@ class PullPlan:
     window: PullWindow | None
     existing: LandedBatch | None
     fetch_since: dt.datetime | None = None
+    # The department's files already landed, by sha256: a payload with the same bytes is a redelivery.
+    landed_digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def fetch_window(self) -> PullWindow:
@@ -183,21 +190,38 @@ def plan_pull(
             since = missed.since
     # Looking back re-reads only landed windows: a gap before `since` is a backfill's to pull.
     fetch_since = max(since - lookback, _covered_back_to(covered, since))
-    return PullPlan(batch_id, PullWindow(since, interval.until), None, fetch_since)
+    # A pull that looks back reads rows it has landed before by design (bronze keeps the unseen
+    # ones), so only a pull of new time alone counts identical bytes as a redelivery.
+    digests = {} if fetch_since < since else {f.sha256: f.key for b in batches for f in b.files}
+    return PullPlan(batch_id, PullWindow(since, interval.until), None, fetch_since, digests)
+
+
+def redelivery_problem(payload: bytes, digest: str, landed_digests: dict[str, str]) -> str | None:
+    """Why a payload is a redelivery (the same bytes as a file already landed), or None."""
+    if not payload.strip():
+        return None  # empty pages and parts are alike by nature, not a second delivery
+    earlier = landed_digests.get(digest)
+    return None if earlier is None else f"redelivered: the same bytes (sha256 {digest}) as {earlier}"
 
 
 def _land_payloads(
-    store: ObjectStore, prefix: str, payloads: Iterator[tuple[str, bytes]], check: PayloadCheck
+    store: ObjectStore,
+    prefix: str,
+    payloads: Iterator[tuple[str, bytes]],
+    check: PayloadCheck,
+    landed_digests: dict[str, str],
 ) -> tuple[list[LandedFile], list[RejectedFile]]:
     files: list[LandedFile] = []
     rejected: list[RejectedFile] = []
+    seen = dict(landed_digests)
     for name, payload in payloads:
         digest = hashlib.sha256(payload).hexdigest()
-        problem = check(name, payload)
+        problem = check(name, payload) or redelivery_problem(payload, digest, seen)
         if problem is None:
             key = f"{prefix}/{name}"
             store.put_bytes(key, payload)
             files.append(LandedFile(key, digest, len(payload)))
+            seen[digest] = key
         else:
             # Kept apart, unchanged, so it can be inspected and re-sent; never read into bronze.
             key = f"{prefix}/rejected/{name}"
@@ -225,7 +249,9 @@ def land(
     assert plan.window is not None
     prefix = f"{department}/{plan.batch_id}"
     try:
-        files, rejected = _land_payloads(store, prefix, source.fetch(plan.fetch_window), check)
+        files, rejected = _land_payloads(
+            store, prefix, source.fetch(plan.fetch_window), check, plan.landed_digests
+        )
     except SourceUnavailableError:
         window = {"since": plan.window.since.isoformat(), "until": plan.window.until.isoformat()}
         store.put_bytes(f"{department}/{MISSED}/{plan.batch_id}.json", json.dumps(window).encode())

@@ -20,6 +20,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from hub.faults import fault_point
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
 from hub.task_failures import TASK_FAILURES
@@ -178,6 +179,7 @@ def load_bronze_batches(settings: Settings, landed: list[dict[str, Any]]) -> lis
         if len(batches) > 1:
             records = bronze.first_sightings(records, row_id, [b.batch_id for b in batches])
     bronze.write_bronze(records, bronze_uri, batches)
+    fault_point(settings, "bronze/case_record")
     rejected = [
         (b.department, b.batch_id, r.key, r.sha256, r.reason, b.landed_at)
         for b in batches
@@ -488,6 +490,7 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
         started = time.perf_counter()
         with job_description(spark, f"conform silver/{name}"):
             conformed = _conform_contract(settings, load_contract(name), bronze_rows, mappings, department_of)
+        fault_point(settings, f"silver/{name}")
         results = conformed.results
         quarantined.append(conformed.quarantined)
         per_rule.append(conformed.rule_results)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from hub.storage import LocalObjectStore
-from jobs.landing import PullWindow, SourceUnavailableError, land, plan_pull
+from jobs.landing import PullWindow, Source, SourceUnavailableError, land, plan_pull
 from jobs.sources import local_window
 
 pytestmark = pytest.mark.unit
@@ -114,7 +114,7 @@ def test_local_store_lists_by_key_prefix_as_s3_does(tmp_path) -> None:
     assert store.list_keys("nothing/") == []
 
 
-def _land_looking_back(store: LocalObjectStore, source: FakeDepartment, day: int):
+def _land_looking_back(store: LocalObjectStore, source: Source, day: int):
     plan = plan_pull(store, "dept", local_window(_day(day)), dt.timedelta(hours=24))
     return land(store, "dept", plan, source, _accept)
 
@@ -139,3 +139,55 @@ def test_looking_back_never_reaches_into_a_gap_a_backfill_will_pull(tmp_path) ->
     backfilled = _land_looking_back(store, source, 18)
     assert source.asked[-1] == local_window(_day(18))
     assert backfilled.looked_back is None
+
+
+class ResendingDepartment:
+    """A department system that hands over the exports it is given for each pull, as they are."""
+
+    def __init__(self) -> None:
+        self.exports: list[tuple[str, bytes]] = []
+
+    def fetch(self, window: PullWindow) -> Iterator[tuple[str, bytes]]:
+        yield from self.exports
+
+
+EXPORT = b"case_id,status\nC-1,received\nC-2,decided\n"
+
+
+def test_the_same_export_delivered_again_is_kept_apart_not_landed_twice(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), ResendingDepartment()
+    source.exports = [("2026-11-20/cases.csv", EXPORT)]
+    first = land(store, "dept", plan_pull(store, "dept", local_window(_day(20))), source, _accept)
+    # The next day the department drops the same export again, under a new name, beside a new one.
+    fresh = b"case_id,status\nC-3,received\n"
+    source.exports = [("2026-11-21/cases-resent.csv", EXPORT), ("2026-11-21/cases.csv", fresh)]
+    second = land(store, "dept", plan_pull(store, "dept", local_window(_day(21))), source, _accept)
+
+    assert [f.key for f in first.files] == ["dept/dept-20261120/2026-11-20/cases.csv"]
+    assert [f.key for f in second.files] == ["dept/dept-20261121/2026-11-21/cases.csv"]
+    (redelivered,) = second.rejected
+    assert redelivered.key == "dept/dept-20261121/rejected/2026-11-21/cases-resent.csv"
+    assert redelivered.reason.startswith("redelivered: the same bytes")
+    assert redelivered.reason.endswith("as dept/dept-20261120/2026-11-20/cases.csv")
+    assert redelivered.sha256 == first.files[0].sha256
+    # Nothing is lost: the second delivery's bytes are kept, unchanged, where bronze never reads.
+    assert store.get_bytes(redelivered.key) == EXPORT
+
+
+def test_a_file_sent_twice_in_one_pull_is_landed_once(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), ResendingDepartment()
+    source.exports = [("2026-11-20/a.csv", EXPORT), ("2026-11-20/b.csv", EXPORT), ("2026-11-20/c.csv", b"")]
+    batch = land(store, "dept", plan_pull(store, "dept", local_window(_day(20))), source, _accept)
+    # Empty parts are alike without being a second delivery of anything.
+    assert [f.key.rsplit("/", 1)[-1] for f in batch.files] == ["a.csv", "c.csv"]
+    assert [r.key.rsplit("/", 1)[-1] for r in batch.rejected] == ["b.csv"]
+
+
+def test_a_pull_that_looks_back_may_read_what_it_landed_before(tmp_path) -> None:
+    store, source = LocalObjectStore(tmp_path), ResendingDepartment()
+    source.exports = [("part-00001.json", EXPORT)]
+    _land_looking_back(store, source, 20)
+    # Nothing changed on day 21: the looked-back rows alone come again; bronze keeps them once.
+    again = _land_looking_back(store, source, 21)
+    assert [f.key for f in again.files] == ["dept/dept-20261121/part-00001.json"]
+    assert again.rejected == []
