@@ -113,6 +113,12 @@ class Source(Protocol):
     def fetch(self, window: PullWindow) -> Iterator[tuple[str, bytes]]: ...
 
 
+class RecordsCheck(Protocol):
+    def __call__(self, payload: bytes) -> bool:
+        """Whether a payload (one that passed its PayloadCheck) holds any record."""
+        ...
+
+
 class PayloadCheck(Protocol):
     def __call__(self, name: str, payload: bytes) -> str | None:
         """Why the payload cannot go to bronze, or None when it can."""
@@ -196,12 +202,18 @@ def plan_pull(
     return PullPlan(batch_id, PullWindow(since, interval.until), None, fetch_since, digests)
 
 
-def redelivery_problem(payload: bytes, digest: str, landed_digests: dict[str, str]) -> str | None:
+def _not_blank(payload: bytes) -> bool:
+    return bool(payload.strip())
+
+
+def redelivery_problem(
+    payload: bytes, digest: str, landed_digests: dict[str, str], holds_records: RecordsCheck = _not_blank
+) -> str | None:
     """Why a payload is a redelivery (the same bytes as a file already landed), or None."""
-    if not payload.strip():
-        return None  # empty pages and parts are alike by nature, not a second delivery
     earlier = landed_digests.get(digest)
-    return None if earlier is None else f"redelivered: the same bytes (sha256 {digest}) as {earlier}"
+    if earlier is None or not holds_records(payload):
+        return None  # quiet days' exports (a header, an empty list) are alike, not sent twice
+    return f"redelivered: the same bytes (sha256 {digest}) as {earlier}"
 
 
 def _land_payloads(
@@ -209,14 +221,16 @@ def _land_payloads(
     prefix: str,
     payloads: Iterator[tuple[str, bytes]],
     check: PayloadCheck,
+    *,
     landed_digests: dict[str, str],
+    holds_records: RecordsCheck,
 ) -> tuple[list[LandedFile], list[RejectedFile]]:
     files: list[LandedFile] = []
     rejected: list[RejectedFile] = []
     seen = dict(landed_digests)
     for name, payload in payloads:
         digest = hashlib.sha256(payload).hexdigest()
-        problem = check(name, payload) or redelivery_problem(payload, digest, seen)
+        problem = check(name, payload) or redelivery_problem(payload, digest, seen, holds_records)
         if problem is None:
             key = f"{prefix}/{name}"
             store.put_bytes(key, payload)
@@ -237,9 +251,12 @@ def land(
     source: Source,
     check: PayloadCheck,
     *,
+    holds_records: RecordsCheck = _not_blank,
     now: dt.datetime | None = None,
 ) -> LandedBatch:
-    """Land the plan's window from `source`; payloads that fail `check` are landed but rejected.
+    """Land the plan's window from `source`; payloads that fail `check`, and records-holding
+    payloads with the bytes of a file already landed (`holds_records` tells), are landed but
+    rejected.
 
     When the department cannot be reached the window is recorded as missed, so the next run that
     gets through pulls it too.
@@ -250,7 +267,12 @@ def land(
     prefix = f"{department}/{plan.batch_id}"
     try:
         files, rejected = _land_payloads(
-            store, prefix, source.fetch(plan.fetch_window), check, plan.landed_digests
+            store,
+            prefix,
+            source.fetch(plan.fetch_window),
+            check,
+            landed_digests=plan.landed_digests,
+            holds_records=holds_records,
         )
     except SourceUnavailableError:
         window = {"since": plan.window.since.isoformat(), "until": plan.window.until.isoformat()}

@@ -28,7 +28,7 @@ from hub.working_days import load_calendar
 from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
-from jobs.sources import interface_url, local_window, payload_problem, source_for
+from jobs.sources import holds_records, interface_url, local_window, payload_problem, source_for
 from jobs.spark import get_spark, job_description
 from quality.contracts import Contract, identity_attributes, load_code_lists, load_contract
 from quality.gx_suite import GateRun, compile_suite, gate_run
@@ -103,6 +103,7 @@ def ingest(settings: Settings, department: str, interval_start: dt.date) -> dict
         plan,
         source_for(settings, mapping),
         lambda name, payload: payload_problem(mapping, name, payload),
+        holds_records=lambda payload: holds_records(mapping, payload),
     )
     if plan.existing is not None:
         log.info(

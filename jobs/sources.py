@@ -235,6 +235,18 @@ def payload_problem(mapping: DepartmentMapping, name: str, payload: bytes) -> st
     return _drift(mapping, present) if records else None
 
 
+def holds_records(mapping: DepartmentMapping, payload: bytes) -> bool:
+    """Whether a payload that passed `payload_problem` holds any record: a quiet day's export (a
+    CSV header alone, an empty list) holds none."""
+    _, text = _encoding_problem(mapping, payload)
+    if mapping.format == "csv":
+        return sum(1 for line in text.splitlines() if line.strip()) > 1
+    if mapping.format == "jsonl":
+        return any(line.strip() for line in text.splitlines())
+    _, records = _json_records(mapping, text)
+    return bool(records)
+
+
 def local_window(day: dt.date, days: int = 1) -> PullWindow:
     """Whole days in the district's time zone."""
     start = dt.datetime.combine(day, dt.time(), DISTRICT_TIMEZONE)

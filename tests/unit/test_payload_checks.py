@@ -8,7 +8,7 @@ import pytest
 from hub.settings import Settings
 from hub.simulator import DirtyRates, simulate
 from jobs.departments import load_mappings
-from jobs.sources import payload_problem
+from jobs.sources import holds_records, payload_problem
 
 pytestmark = pytest.mark.unit
 
@@ -71,3 +71,18 @@ def test_an_empty_page_is_not_a_problem() -> None:
     housing = load_mappings()["housing_construction"]
     page = json.dumps({"page": 1, "total_pages": 0, "data": []}).encode()
     assert payload_problem(housing, "page-00001.json", page) is None
+
+
+def test_a_quiet_days_export_holds_no_records(tmp_path) -> None:
+    """So two quiet days' identical exports are not taken for one delivered twice."""
+    mappings = load_mappings()
+    for department, payload in _exports(tmp_path).items():
+        assert holds_records(mappings[department], payload), department
+    quiet = {
+        "market_regulation": "案件编号,状态\r\n".encode("gbk"),
+        "food_drug": b"",
+        "health": b"[]",
+        "housing_construction": b'{"data": [], "page": 1, "total_pages": 1}',
+    }
+    for department, payload in quiet.items():
+        assert not holds_records(mappings[department], payload), department
