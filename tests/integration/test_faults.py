@@ -23,10 +23,12 @@ from typing import Any
 
 import pytest
 
+from hub.airflow_runner import run_asset_triggered, run_ingestion
 from hub.settings import DISTRICT_TIMEZONE, Settings, get_settings
 from hub.simulator import DirtyRates, simulate
 from hub.storage import read_table_rows
 from jobs import pipeline
+from jobs.departments import load_mappings
 from quality.contracts import load_contract
 
 pytestmark = pytest.mark.integration
@@ -41,7 +43,7 @@ DEPARTMENTS = ("market_regulation", "food_drug", "health")
 AS_OF = dt.datetime(2026, 11, 11, 9, tzinfo=DISTRICT_TIMEZONE)
 # A little of every row-level fault, so silver quarantines some rows; no broken files.
 DIRTY = replace(
-    DirtyRates.clean(), bad_check_char=0.05, missing_required=0.05, duplicate=0.05, out_of_order=0.05
+    DirtyRates.clean(), bad_check_char=0.1, missing_required=0.1, duplicate=0.05, out_of_order=0.05
 )
 KILL_SEED = int(os.environ.get("HUB_FAULT_SEED", "20261110"))
 
@@ -121,15 +123,26 @@ def _assert_nothing_lost_or_doubled(lake: Lake, reference: Lake, why: str) -> No
     assert lake.gold == reference.gold, f"{why}: gold row counts differ from the clean build's"
 
 
+@dataclass(frozen=True)
+class CleanBuild:
+    settings: Settings
+    lake: Lake
+
+
 @pytest.fixture(scope="module")
-def reference(hub_settings: Settings, spark, tmp_path_factory: pytest.TempPathFactory) -> Lake:
+def clean_build(hub_settings: Settings, spark, tmp_path_factory: pytest.TempPathFactory) -> CleanBuild:
     """The clean build of DAY, in a home of its own."""
     settings = _home(hub_settings, tmp_path_factory.mktemp("clean-build"))
     build_lake(settings)
     lake = _lake(settings)
     assert all(len(rows) == sum(rows.values()) > 0 for rows in (lake.bronze, lake.silver["case"]))
     assert any(quarantined for *_, quarantined in lake.reconciliation), "no row was quarantined"
-    return lake
+    return CleanBuild(settings, lake)
+
+
+@pytest.fixture(scope="module")
+def reference(clean_build: CleanBuild) -> Lake:
+    return clean_build.lake
 
 
 def _first_commit(settings: Settings, layer: str, table: str) -> Path:
@@ -182,6 +195,90 @@ def test_a_build_killed_during_its_delta_writes_and_run_again_loses_and_doubles_
     build_lake(settings)
 
     _assert_nothing_lost_or_doubled(_lake(settings), reference, why)
+
+
+def test_an_export_delivered_again_is_recorded_and_kept_apart_not_loaded_twice(
+    clean_build: CleanBuild,
+) -> None:
+    settings = clean_build.settings
+    next_day = DAY + dt.timedelta(days=1)
+    resent: dict[str, bytes] = {}
+    # The next day, each department hands over the day before's export again, under a new name.
+    for department, export, again in (
+        ("food_drug", f"{DAY}/cases.jsonl", f"{next_day}/cases-resent.jsonl"),
+        ("market_regulation", f"{DAY}/cases.csv", f"{next_day}/cases-resent.csv"),
+    ):
+        resent[department] = (settings.sources_dir / department / export).read_bytes()
+        (settings.sources_dir / department / again).parent.mkdir(parents=True)
+        (settings.sources_dir / department / again).write_bytes(resent[department])
+    bucket = settings.home / "buckets" / "dept-health" / "exports"
+    resent["health"] = (bucket / f"{DAY}" / "cases-0001.json").read_bytes()
+    (bucket / f"{next_day}").mkdir(parents=True)
+    (bucket / f"{next_day}" / "cases-0001.json").write_bytes(resent["health"])
+
+    loaded = {d: pipeline.load_bronze(settings, pipeline.ingest(settings, d, next_day)) for d in resent}
+
+    assert {d: (b["rows"], b["rejected"]) for d, b in loaded.items()} == dict.fromkeys(resent, (0, 1))
+    assert _bronze_records(settings) == clean_build.lake.bronze, "a record was loaded twice"
+    redelivered_to = f"{next_day:%Y%m%d}"
+    incidents = {
+        i["department"]: i
+        for i in _table(settings, *pipeline.FILE_INCIDENTS)
+        if i["batch_id"].endswith(redelivered_to)
+    }
+    assert sorted(incidents) == sorted(resent)
+    for department, incident in incidents.items():
+        assert incident["reason"].startswith("redelivered: the same bytes"), incident
+        assert f"{department}/{department}-{DAY:%Y%m%d}/{DAY}/" in incident["reason"], incident
+        assert incident["file"].startswith(f"{department}/{incident['batch_id']}/rejected/{next_day}/")
+        # Nothing lost: the second delivery is kept, byte for byte, apart from what bronze reads.
+        assert (settings.local_landing_dir / incident["file"]).read_bytes() == resent[department]
+
+
+# A day no other test of the session's Airflow home lands.
+RETRIED_DAY = dt.date(2026, 11, 6)
+RETRIED_DEPARTMENT = "food_drug"
+
+
+def test_airflow_tasks_failing_after_a_commit_are_retried_without_doubling_anything(
+    airflow_configured: Settings, spark, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = airflow_configured
+    simulate(settings, RETRIED_DAY, seed=SEED, cases_per_day=CASES_PER_DAY, dirty=DIRTY)
+    export = settings.sources_dir / RETRIED_DEPARTMENT / f"{RETRIED_DAY}" / "cases.jsonl"
+    sent = export.read_text(encoding="utf-8").count("\n")
+    assert sent > 0
+    # load_bronze fails once right after its bronze commit, conform_silver right after silver/case's.
+    monkeypatch.setenv("HUB_FAULT_ONCE", "bronze/case_record,silver/case")
+    get_settings.cache_clear()
+    try:
+        assert run_ingestion(settings, RETRIED_DEPARTMENT, RETRIED_DAY) == "success"
+        assert run_asset_triggered(settings) == {"build_lakehouse": "success"}
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    fired = sorted(p.name for p in (settings.home / "faults").iterdir())
+    assert fired == ["bronze__case_record", "silver__case"], "a fault was not injected"
+
+    batch_id = f"{RETRIED_DEPARTMENT}-{RETRIED_DAY:%Y%m%d}"
+    bronze = Counter(
+        (r["_source_sha256"], r["_source_line"])
+        for r in _table(settings, "bronze", "case_record")
+        if r["_batch_id"] == batch_id
+    )
+    assert sum(bronze.values()) == len(bronze) == sent, "bronze lost or doubled the retried batch's records"
+    cases = Counter(tuple(r[k] for k in _keys("case")) for r in _table(settings, "silver", "case"))
+    assert [key for key, n in cases.items() if n > 1] == []
+    reconciled = Counter(
+        (r["contract"], r["rows_in"], r["rows_valid"], r["rows_quarantined"])
+        for r in _table(settings, *pipeline.RECONCILIATION)
+        if r["batch_id"] == batch_id
+    )
+    assert sorted(c for c, *_ in reconciled) == sorted(
+        n for n in pipeline.SILVER_CONTRACTS if n in {"case", *load_mappings()[RETRIED_DEPARTMENT].nested}
+    ), "a contract's reconciliation is missing or written twice"
+    assert all(n == 1 and rows_in == valid + held for (_, rows_in, valid, held), n in reconciled.items())
+    assert {c: rows_in for c, rows_in, *_ in reconciled}["case"] == sent
 
 
 if __name__ == "__main__":
