@@ -36,9 +36,9 @@ pytestmark = pytest.mark.integration
 DAY = dt.date(2026, 11, 10)
 SEED = 11
 CASES_PER_DAY = 30
-# The departments whose interfaces need no server of their own: a CSV export, JSON Lines files,
-# JSON documents in a bucket.
-DEPARTMENTS = ("market_regulation", "food_drug", "health")
+# Two departments whose interfaces need no server of their own: JSON Lines files, JSON documents
+# in a bucket.
+DEPARTMENTS = ("food_drug", "health")
 # Gold's validity and time limits are judged at this moment in every build, so builds compare.
 AS_OF = dt.datetime(2026, 11, 11, 9, tzinfo=DISTRICT_TIMEZONE)
 # A little of every row-level fault, so silver quarantines some rows; no broken files.
@@ -204,13 +204,10 @@ def test_an_export_delivered_again_is_recorded_and_kept_apart_not_loaded_twice(
     next_day = DAY + dt.timedelta(days=1)
     resent: dict[str, bytes] = {}
     # The next day, each department hands over the day before's export again, under a new name.
-    for department, export, again in (
-        ("food_drug", f"{DAY}/cases.jsonl", f"{next_day}/cases-resent.jsonl"),
-        ("market_regulation", f"{DAY}/cases.csv", f"{next_day}/cases-resent.csv"),
-    ):
-        resent[department] = (settings.sources_dir / department / export).read_bytes()
-        (settings.sources_dir / department / again).parent.mkdir(parents=True)
-        (settings.sources_dir / department / again).write_bytes(resent[department])
+    folder = settings.sources_dir / "food_drug"
+    resent["food_drug"] = (folder / f"{DAY}" / "cases.jsonl").read_bytes()
+    (folder / f"{next_day}").mkdir(parents=True)
+    (folder / f"{next_day}" / "cases-resent.jsonl").write_bytes(resent["food_drug"])
     bucket = settings.home / "buckets" / "dept-health" / "exports"
     resent["health"] = (bucket / f"{DAY}" / "cases-0001.json").read_bytes()
     (bucket / f"{next_day}").mkdir(parents=True)
