@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import catalogue_is_open, sharing_policy
 from api.analyst import AnalystMartStore
-from api.audit import AuditMiddleware
+from api.audit import AuditMiddleware, GroupCommit
 from api.cache import ReadThroughCache
 from api.catalogue import CatalogueStore
 from api.delta_sharing import SharingServer
@@ -34,11 +34,13 @@ from api.routes import (
     items,
     materials,
     reuse,
+    reuse_events,
     subjects,
 )
 from api.tokens import access_tokens, signing_key
 from hub.audit import AuditJournal
 from hub.credentials import credential_registry
+from hub.feedback import REUSE_FEEDBACK
 from hub.grants import grant_registry
 from hub.settings import Settings, get_settings
 
@@ -64,16 +66,18 @@ async def _load_snapshots(app: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    journal: AuditJournal = app.state.audit_journal
+    journals: list[AuditJournal] = [app.state.audit_journal, app.state.feedback_journal]
     await _load_snapshots(app)
-    sealer = asyncio.create_task(_seal_when_due(journal))
+    sealers = [asyncio.create_task(_seal_when_due(journal)) for journal in journals]
     try:
         yield
     finally:
-        sealer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sealer
-        journal.close()
+        for sealer in sealers:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
+        for journal in journals:
+            journal.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -105,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         grant_registry(settings).for_department, settings.grant_cache_seconds
     )
     app.state.audit_journal = AuditJournal.for_settings(settings)
+    app.state.feedback_journal = AuditJournal.for_kind(settings, REUSE_FEEDBACK)
+    app.state.feedback_commit = GroupCommit(app.state.feedback_journal)
     app.state.metrics = ApiMetrics([app.state.profile_store, app.state.catalogue_store])
     app.add_middleware(AuditMiddleware, journal=app.state.audit_journal, metrics=app.state.metrics)
     # Added last, so outermost: it counts the status the client got, an audit failure's 503 too.
@@ -118,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_log.router)
     app.include_router(attestations.router)
     app.include_router(reuse.router)
+    app.include_router(reuse_events.router)
     app.include_router(materials.router)
     # Only local storage needs the API to serve material files itself.
     if isinstance(app.state.material_files, SignedLocalMaterialFiles):

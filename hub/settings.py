@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # comes first, and when the API stops.
     audit_segment_max_bytes: int = Field(default=16 * 1024 * 1024, ge=4096)
     audit_segment_max_seconds: float = Field(default=600.0, gt=0.0)
+    # Where the API journals the windows' reuse events (`POST /v1/reuse-events`) before answering;
+    # unset, `feedback/journal` under the home. Sealed, shipped and kept like the audit journal's.
+    feedback_journal_dir: Path | None = None
     # How long a material download link the API hands out works: long enough to fetch one file,
     # short enough that a link copied out of a window's system soon stops opening it.
     material_link_seconds: int = Field(default=300, ge=1, le=3600)
@@ -122,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def audit_journal(self) -> Path:
         return self.audit_journal_dir or self.home / "audit" / "journal"
+
+    @property
+    def feedback_journal(self) -> Path:
+        return self.feedback_journal_dir or self.home / "feedback" / "journal"
 
     @property
     def airflow_home(self) -> Path:

@@ -20,12 +20,14 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from hub.feedback import REUSE_EVENT
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
 from hub.task_failures import TASK_FAILURES
 from hub.working_days import load_calendar
 from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
 from jobs.departments import DepartmentMapping, load_mappings
+from jobs.feedback import REUSE_EVENT_COLUMNS, reuse_feedback_monthly
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
 from jobs.spark import get_spark, job_description
@@ -993,7 +995,14 @@ def build_marts(
     )
     alerts = spark.read.format("delta").load(_gold_uri(settings, "supervision_alert"))
     write("supervision_monthly", supervision.monthly_alert_counts(alerts))
-    facts = build_case_facts(settings, arrays, rebuild=rebuild).persist()
+    events = _reuse_events(settings)
+    write("reuse_feedback_monthly", reuse_feedback_monthly(events))
+    facts = build_case_facts(settings, arrays, rebuild=rebuild)
+    if not events.isEmpty():
+        # Applied to the case facts as a whole, never stored in them: an event about a case that did
+        # not change since the last build counts as soon as it is shipped.
+        facts = throughput.with_window_feedback(facts, events)
+    facts = facts.persist()
     try:
         daily = write("throughput_daily", throughput.throughput(facts, throughput.by_day))
         write("throughput_monthly", throughput.throughput(facts, throughput.by_month))
@@ -1006,6 +1015,16 @@ def build_marts(
     (totals,) = daily.agg(F.sum("received").alias("received"), F.sum("decided").alias("decided")).collect()
     log.info("gold marts: %s cases received, %s decided", totals["received"], totals["decided"])
     return {"received": totals["received"] or 0, "decided": totals["decided"] or 0}
+
+
+def _reuse_events(settings: Settings) -> DataFrame:
+    """What gold reads of the windows' reuse events, or none before the first was shipped."""
+    spark = get_spark(settings)
+    uri = table_uri(settings, *REUSE_EVENT)
+    columns = spark.createDataFrame([], REUSE_EVENT_COLUMNS)
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return columns
+    return spark.read.format("delta").load(uri).select(*columns.columns)
 
 
 def _gold_uri(settings: Settings, name: str) -> str:
@@ -1092,6 +1111,8 @@ GOLD_TABLES = (
     "consistency",
     "working_calendar",
 )
+# Gold tables that may be empty: they count what windows reported, which a build may not have yet.
+FEEDBACK_MARTS = ("reuse_feedback_monthly",)
 # Tables that windows and the API look subjects up in: compaction Z-orders them by subject.
 BY_SUBJECT = frozenset(
     {
@@ -1117,7 +1138,7 @@ def lake_tables() -> list[tuple[str, str]]:
         FILE_INCIDENTS,
         TASK_FAILURES,
         GOLD_BUILDS,
-        *[("gold", name) for name in GOLD_TABLES],
+        *[("gold", name) for name in (*GOLD_TABLES, *FEEDBACK_MARTS)],
     ]
 
 
