@@ -4,12 +4,15 @@ word, on seven hand-made reuse events, with the expected rows counted by hand.""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 
 from hub.settings import DISTRICT_TIMEZONE
 from jobs.feedback import REUSE_EVENT_COLUMNS, reuse_feedback_monthly
+from jobs.gold import write_gold
 from jobs.throughput import with_window_feedback
 
 pytestmark = pytest.mark.spark
@@ -71,6 +74,17 @@ def test_the_issuing_departments_monthly_feedback(events: DataFrame) -> None:
         ("2026-11-01", "food_drug", "health_certificate"): (0, 2, {"illegible": 2}),
         ("2026-11-01", "food_drug", "id_card_copy"): (1, 1, {"expired": 1}),
         ("2026-11-01", "human_resources", "id_card_copy"): (1, 1, {"other": 1}),
+    }
+
+
+def test_the_mart_reads_the_same_through_delta_rs(events: DataFrame, tmp_path: Path) -> None:
+    uri = str(tmp_path / "reuse_feedback_monthly")
+    write_gold(reuse_feedback_monthly(events), uri)
+    rows = DeltaTable(uri).to_pyarrow_table().to_pylist()
+    by_key = {(str(r["period"]), r["issuing_department"], r["material_type"]): r for r in rows}
+    assert len(rows) == 4
+    assert dict(by_key["2026-11-01", "food_drug", "health_certificate"]["rejected_by_reason"]) == {
+        "illegible": 2
     }
 
 
