@@ -995,13 +995,13 @@ def build_marts(
     )
     alerts = spark.read.format("delta").load(_gold_uri(settings, "supervision_alert"))
     write("supervision_monthly", supervision.monthly_alert_counts(alerts))
-    events = _reuse_events(settings)
-    write("reuse_feedback_monthly", reuse_feedback_monthly(events))
+    reuse_events = _reuse_events(settings)
+    write("reuse_feedback_monthly", reuse_feedback_monthly(reuse_events))
     facts = build_case_facts(settings, arrays, rebuild=rebuild)
-    if not events.isEmpty():
+    if not reuse_events.isEmpty():
         # Applied to the case facts as a whole, never stored in them: an event about a case that did
         # not change since the last build counts as soon as it is shipped.
-        facts = throughput.with_window_feedback(facts, events)
+        facts = throughput.with_window_feedback(facts, reuse_events)
     facts = facts.persist()
     try:
         daily = write("throughput_daily", throughput.throughput(facts, throughput.by_day))
