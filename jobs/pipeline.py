@@ -25,6 +25,7 @@ from hub.storage import ensure_buckets, landing_store, table_uri
 from hub.task_failures import TASK_FAILURES
 from hub.working_days import load_calendar
 from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
+from jobs.case_progress import case_progress as gold_case_progress
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
@@ -366,6 +367,8 @@ def _checked(
     contract: Contract,
     rules: list[RowRule],
     label: str,
+    *,
+    hash_key: bytes,
 ) -> Iterator[tuple[DataFrame, DataFrame, list[silver.Reconciliation]]]:
     """Conform what each department sent (department -> its rows of `contract`) with its mapping and
     tag it all in one cached pass; yield the valid and quarantined sides and, per batch, how the
@@ -374,7 +377,10 @@ def _checked(
     Fails before anything is written when a batch's two sides do not add up to the rows read.
     """
     conformed = _union(
-        [silver.conform(r, mappings[d].for_contract(contract.name), contract) for d, r in sent.items()]
+        [
+            silver.conform(r, mappings[d].for_contract(contract.name), contract, hash_key=hash_key)
+            for d, r in sent.items()
+        ]
     )
     tagged = tag_violations(conformed, rules).persist()
     try:
@@ -435,7 +441,12 @@ def _conform_contract(
     }
     # Reference data is read now, after the contracts conformed before this one were written.
     rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
-    with _checked(sent, mappings, contract, rules, contract.name) as (valid, quarantined, results):
+    hash_key = settings.case_code_key.get_secret_value().encode()
+    with _checked(sent, mappings, contract, rules, contract.name, hash_key=hash_key) as (
+        valid,
+        quarantined,
+        results,
+    ):
         held = sum(r.rows_quarantined for r in results)
         # Nothing held, nothing to look up in bronze.
         with_raw = (
@@ -832,6 +843,18 @@ def build_gold(
         ),
         ["subject_id"],
     )
+    # The progress query's table: per case, so a case's rows are replaced with its subject's.
+    progress_uri = _gold_uri(settings, "case_progress")
+    if subjects is None or not DeltaTable.isDeltaTable(spark, progress_uri):
+        write("case_progress", gold_case_progress(cases, events))
+    else:
+        incremental.replace_scope(
+            spark,
+            progress_uri,
+            gold_case_progress(subject_cases, subject_events),
+            CASE_KEYS,
+            subject_cases.select(*CASE_KEYS),
+        )
     (counts,) = profiles.agg(
         F.count("*").alias("subjects"),
         F.count_if(F.size("departments") > 1).alias("multi_department"),
@@ -1051,7 +1074,8 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
             for d in departments
         }
         label = f"replay of {name}"
-        with _checked(sent, mappings, contract, rules, label) as (
+        hash_key = settings.case_code_key.get_secret_value().encode()
+        with _checked(sent, mappings, contract, rules, label, hash_key=hash_key) as (
             released,
             still,
             results,
@@ -1081,6 +1105,7 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
 
 GOLD_TABLES = (
     "case_facts",
+    "case_progress",
     "subject_profile",
     "material_registry",
     "supervision_alert",
