@@ -68,6 +68,22 @@ async def progress_access(caller: CallerDep, audit: AuditDep) -> None:
 
 
 NOT_FOUND = "no case with this number and verification code"
+RESPONSES = problems(
+    {
+        401: "No token, or one that is not valid.",
+        404: "No case with this number and verification code (either may be wrong).",
+        422: "A malformed case number, or a missing or malformed verification code.",
+        429: "Too many failed queries for this case number or from this client.",
+        503: "The request could not be audited.",
+    }
+)
+RESPONSES[429]["headers"] = {
+    "Retry-After": {
+        "description": "Seconds until a query for this case number from this client is answered again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 
 
 @router.get(
@@ -80,16 +96,7 @@ NOT_FOUND = "no case with this number and verification code"
     "repeated failures for a case number or from a client, every query for it is refused with 429 "
     "until `Retry-After` seconds have passed. Audited (endpoint `case_progress`).",
     dependencies=[Depends(progress_access)],
-    responses=problems(
-        {
-            401: "No token, or one that is not valid.",
-            404: "No case with this number and verification code (either may be wrong).",
-            422: "A malformed case number, or a missing or malformed verification code.",
-            429: "Too many failed queries for this case number or from this client; retry after "
-            "the seconds in `Retry-After`.",
-            503: "The request could not be audited.",
-        }
-    ),
+    responses=RESPONSES,
 )
 async def get_case_progress(
     *,  # FastAPI passes every parameter by name
