@@ -15,7 +15,7 @@ pytestmark = pytest.mark.spark
 
 # The HTTP department is left out: it needs its service running, and adds nothing here.
 DEPARTMENTS = ("market_regulation", "food_drug", "human_resources", "health")
-SUBJECT_TABLES = ("subject_profile", "material_registry", "supervision_alert")
+SUBJECT_TABLES = ("subject_profile", "material_registry", "supervision_alert", "case_progress")
 # The throughput marts are built from the case facts, which are kept up to date incrementally.
 FACT_TABLES = ("case_facts", "throughput_daily", "throughput_monthly")
 MORNING = dt.datetime(2026, 11, 26, 10, 0, tzinfo=DISTRICT_TIMEZONE)
