@@ -7,10 +7,16 @@ Pure DataFrame functions; `jobs/silver.py` hashes the code while conforming a ca
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from hub.verification_codes import SEPARATORS, hmac_pads
+from jobs.departments import DepartmentMapping
+from quality.contracts import load_contract
 
 HMAC_SHA256 = "hmac-sha256"
 # What gold/case_progress holds: the case, where it stands and its timeline; nothing about the
@@ -26,6 +32,11 @@ CASE_PROGRESS_COLUMNS = (
     "promised_deadline",
     "timeline",
 )
+# How a hash that already replaced the secret in a held record's text is marked, so conforming the
+# record again (a quarantine replay) keeps it instead of hashing it a second time.
+HASHED = "hmac:"
+
+
 TIMELINE_TYPE = "array<struct<event_type:string,at:timestamp>>"
 
 
@@ -42,7 +53,36 @@ def keyed_hash(value: Column, algorithm: str, key: bytes) -> Column:
     inner, outer = hmac_pads(key)
     message = F.encode(F.upper(F.regexp_replace(value, SEPARATORS, "")), "UTF-8")
     inner_hash = F.sha2(F.concat(F.unhex(F.lit(inner.hex())), message), 256)
-    return F.sha2(F.concat(F.unhex(F.lit(outer.hex())), F.unhex(inner_hash)), 256)
+    hashed = F.sha2(F.concat(F.unhex(F.lit(outer.hex())), F.unhex(inner_hash)), 256)
+    # A held record's text carries the hash already (`without_secret`).
+    return F.when(value.startswith(HASHED), F.substring(value, len(HASHED) + 1, 64)).otherwise(hashed)
+
+
+def _json_path(path: str) -> str:
+    # Bracket notation: a department's field may be no bare name (查询码).
+    return "$" + "".join(f"['{part}']" for part in path.split("."))
+
+
+def without_secret(record: Column, path: str, key: bytes) -> Column:
+    """A record's JSON text with the value at `path` (a dotted path of the department's fields)
+    replaced by `hmac:<its HMAC>`: what the quarantine keeps of a held record, so the secret stays
+    in bronze alone and a replay still gets the hash. A record without the value is unchanged."""
+    value = F.get_json_object(record, _json_path(path))
+    quoted_key = json.dumps(path.rsplit(".", maxsplit=1)[-1], ensure_ascii=False)
+    # The key and its value, a JSON string (escapes and all) or number.
+    pattern = re.escape(quoted_key) + r'\s*:\s*(?:"(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*)'
+    replacement = F.concat(F.lit(f'{quoted_key}:"{HASHED}'), keyed_hash(value, HMAC_SHA256, key), F.lit('"'))
+    return F.when(value.isNull(), record).otherwise(F.regexp_replace(record, F.lit(pattern), replacement))
+
+
+def secret_paths(mappings: Mapping[str, DepartmentMapping]) -> dict[str, str]:
+    """Department -> where its records hold a value its contract keeps only as a keyed hash."""
+    return {
+        department: mapping.fields[field.name]
+        for department, mapping in mappings.items()
+        for field in load_contract(mapping.contract).fields
+        if field.keyed_hash and field.name in mapping.fields
+    }
 
 
 def case_progress(cases: DataFrame, events: DataFrame) -> DataFrame:

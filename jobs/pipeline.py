@@ -26,6 +26,7 @@ from hub.task_failures import TASK_FAILURES
 from hub.working_days import load_calendar
 from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
 from jobs.case_progress import case_progress as gold_case_progress
+from jobs.case_progress import secret_paths
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import interface_url, local_window, payload_problem, source_for
@@ -451,7 +452,12 @@ def _conform_contract(
         # Nothing held, nothing to look up in bronze.
         with_raw = (
             silver.with_raw_records(
-                quarantined, bronze_rows, nested_paths, broadcast=held <= BROADCAST_HELD_ROWS
+                quarantined,
+                bronze_rows,
+                nested_paths,
+                broadcast=held <= BROADCAST_HELD_ROWS,
+                secrets=secret_paths({d: mappings[d] for d in senders}),
+                hash_key=hash_key,
             )
             if held
             else quarantined.select(*silver.QUARANTINE_COLUMNS)

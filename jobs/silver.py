@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, StringType, StructField, StructType, TimestampType
 
 from jobs.bronze import RECORD
-from jobs.case_progress import keyed_hash
+from jobs.case_progress import keyed_hash, without_secret
 from jobs.departments import DepartmentMapping, NestedDataset
 from quality.contracts import Contract
 from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, reasons_for, tag_violations
@@ -222,13 +222,21 @@ def quarantine_rows(tagged: DataFrame, rules: list[RowRule], contract: Contract)
 
 
 def with_raw_records(
-    quarantined: DataFrame, bronze: DataFrame, nested_paths: Mapping[str, str], *, broadcast: bool
+    quarantined: DataFrame,
+    bronze: DataFrame,
+    nested_paths: Mapping[str, str],
+    *,
+    broadcast: bool,
+    secrets: Mapping[str, str] | None = None,
+    hash_key: bytes | None = None,
 ) -> DataFrame:
     """The held rows with the record each came from, found in bronze by its lineage: a case
     record's text, or for a record nested in one (department -> the list's path in `nested_paths`)
     {"parent": <the case record>, "element": <the element>}, which is what a replay re-conforms.
 
-    `broadcast` when the held rows are few, so bronze is scanned once and not shuffled.
+    `broadcast` when the held rows are few, so bronze is scanned once and not shuffled. A value at
+    a department's path in `secrets` (a verification code) is replaced in the text by its HMAC
+    under `hash_key`: the quarantine is past bronze.
     """
     held = quarantined.drop("raw_record")
     located = held.select(*LINEAGE).distinct()
@@ -237,6 +245,15 @@ def with_raw_records(
         F.broadcast(located) if broadcast else located, LINEAGE, "left_semi"
     )
     joined = held.join(records, LINEAGE, "left")
+    if secrets:
+        if hash_key is None:
+            raise ValueError("a record's secrets are replaced by their keyed hash: the key is needed")
+        record = F.col(RECORD)
+        for department, path in secrets.items():
+            record = F.when(
+                F.col("_department") == department, without_secret(F.col(RECORD), path, hash_key)
+            ).otherwise(record)
+        joined = joined.withColumn(RECORD, record)
     raw = F.col(RECORD)
     for department, path in nested_paths.items():
         element = F.get(_element_texts(_at(F.from_json(RECORD, source_schema([path])), path)), F.col(ELEMENT))
