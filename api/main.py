@@ -16,6 +16,7 @@ from api.access import catalogue_is_open, sharing_policy
 from api.analyst import AnalystMartStore
 from api.audit import AuditMiddleware, GroupCommit
 from api.cache import ReadThroughCache
+from api.case_progress import CaseProgressStore, ProgressGuard, progress_is_open
 from api.catalogue import CatalogueStore
 from api.delta_sharing import SharingServer
 from api.downloads import SignedLocalMaterialFiles, material_files
@@ -27,6 +28,7 @@ from api.routes import (
     access_log,
     attestations,
     auth,
+    cases,
     dashboard,
     delta_sharing,
     grants,
@@ -57,7 +59,7 @@ async def _seal_when_due(journal: AuditJournal) -> None:
 async def _load_snapshots(app: FastAPI) -> None:
     # Before the first request, which would otherwise wait for the load (seconds for a million
     # subjects). A store that cannot be read now is tried again by the first request.
-    for store in (app.state.profile_store, app.state.catalogue_store):
+    for store in (app.state.profile_store, app.state.catalogue_store, app.state.case_progress_store):
         try:
             await run_in_threadpool(store.snapshot)
         except Exception:
@@ -97,9 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # not a request.
     sharing_policy()
     catalogue_is_open()
+    progress_is_open()
     app.state.settings = settings
     app.state.profile_store = ProfileStore(settings)
     app.state.catalogue_store = CatalogueStore(settings)
+    app.state.case_progress_store = CaseProgressStore(settings)
+    app.state.progress_guard = ProgressGuard()
     app.state.analyst_mart_store = AnalystMartStore(settings)
     app.state.credential_registry = credential_registry(settings)
     key = signing_key(settings)
@@ -111,7 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.audit_journal = AuditJournal.for_settings(settings)
     app.state.feedback_journal = AuditJournal.for_kind(settings, REUSE_FEEDBACK)
     app.state.feedback_commit = GroupCommit(app.state.feedback_journal)
-    app.state.metrics = ApiMetrics([app.state.profile_store, app.state.catalogue_store])
+    app.state.metrics = ApiMetrics(
+        [app.state.profile_store, app.state.catalogue_store, app.state.case_progress_store]
+    )
     app.add_middleware(AuditMiddleware, journal=app.state.audit_journal, metrics=app.state.metrics)
     # Added last, so outermost: it counts the status the client got, an audit failure's 503 too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -131,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(materials.local_files_router)
     app.include_router(grants.router)
     app.include_router(items.router)
+    app.include_router(cases.router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", StaticFiles(directory=dashboard.STATIC_DIR), name="dashboard-static")
     # The shares are checked now: one of anything but a shareable analyst mart stops the start.

@@ -45,6 +45,25 @@ class CasePublic(CaseBase):
     pass
 
 
+class CaseProgressStepPublic(BaseModel):
+    event_type: str = Field(description="The step of the handling (code list case_event_type).")
+    at: LocalDatetime = Field(description="When it happened.")
+
+
+class CaseProgressPublic(BaseModel):
+    """Where an applicant's case stands, for the applicant: nothing about who applied or who handled it."""
+
+    case_id: str
+    department: str = Field(description="The department that received the case.")
+    item_code: str
+    item_name: str | None
+    received_at: LocalDatetime
+    status: str = Field(description="Where the case stands (code list case_status).")
+    promised_deadline: dt.date | None = Field(description="The last working day the decision is due.")
+    timeline: list[CaseProgressStepPublic] = Field(description="The case's steps so far, oldest first.")
+    gold_version: int = Field(description="The version of gold's case_progress the answer comes from.")
+
+
 class CertificatePublic(BaseModel):
     certificate_id: str
     certificate_type: str

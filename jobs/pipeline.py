@@ -26,6 +26,8 @@ from hub.storage import ensure_buckets, landing_store, table_uri
 from hub.task_failures import TASK_FAILURES
 from hub.working_days import load_calendar
 from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
+from jobs.case_progress import case_progress as gold_case_progress
+from jobs.case_progress import secret_paths
 from jobs.departments import DepartmentMapping, load_mappings
 from jobs.feedback import REUSE_EVENT_COLUMNS, reuse_feedback_monthly
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
@@ -368,6 +370,8 @@ def _checked(
     contract: Contract,
     rules: list[RowRule],
     label: str,
+    *,
+    hash_key: bytes,
 ) -> Iterator[tuple[DataFrame, DataFrame, list[silver.Reconciliation]]]:
     """Conform what each department sent (department -> its rows of `contract`) with its mapping and
     tag it all in one cached pass; yield the valid and quarantined sides and, per batch, how the
@@ -376,7 +380,10 @@ def _checked(
     Fails before anything is written when a batch's two sides do not add up to the rows read.
     """
     conformed = _union(
-        [silver.conform(r, mappings[d].for_contract(contract.name), contract) for d, r in sent.items()]
+        [
+            silver.conform(r, mappings[d].for_contract(contract.name), contract, hash_key=hash_key)
+            for d, r in sent.items()
+        ]
     )
     tagged = tag_violations(conformed, rules).persist()
     try:
@@ -437,12 +444,22 @@ def _conform_contract(
     }
     # Reference data is read now, after the contracts conformed before this one were written.
     rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
-    with _checked(sent, mappings, contract, rules, contract.name) as (valid, quarantined, results):
+    hash_key = settings.case_code_key.get_secret_value().encode()
+    with _checked(sent, mappings, contract, rules, contract.name, hash_key=hash_key) as (
+        valid,
+        quarantined,
+        results,
+    ):
         held = sum(r.rows_quarantined for r in results)
         # Nothing held, nothing to look up in bronze.
         with_raw = (
             silver.with_raw_records(
-                quarantined, bronze_rows, nested_paths, broadcast=held <= BROADCAST_HELD_ROWS
+                quarantined,
+                bronze_rows,
+                nested_paths,
+                broadcast=held <= BROADCAST_HELD_ROWS,
+                secrets=secret_paths({d: mappings[d] for d in senders}),
+                hash_key=hash_key,
             )
             if held
             else quarantined.select(*silver.QUARANTINE_COLUMNS)
@@ -834,6 +851,18 @@ def build_gold(
         ),
         ["subject_id"],
     )
+    # The progress query's table: per case, so a case's rows are replaced with its subject's.
+    progress_uri = _gold_uri(settings, "case_progress")
+    if subjects is None or not DeltaTable.isDeltaTable(spark, progress_uri):
+        write("case_progress", gold_case_progress(cases, events))
+    else:
+        incremental.replace_scope(
+            spark,
+            progress_uri,
+            gold_case_progress(subject_cases, subject_events),
+            CASE_KEYS,
+            subject_cases.select(*CASE_KEYS),
+        )
     (counts,) = profiles.agg(
         F.count("*").alias("subjects"),
         F.count_if(F.size("departments") > 1).alias("multi_department"),
@@ -1070,7 +1099,8 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
             for d in departments
         }
         label = f"replay of {name}"
-        with _checked(sent, mappings, contract, rules, label) as (
+        hash_key = settings.case_code_key.get_secret_value().encode()
+        with _checked(sent, mappings, contract, rules, label, hash_key=hash_key) as (
             released,
             still,
             results,
@@ -1100,6 +1130,7 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
 
 GOLD_TABLES = (
     "case_facts",
+    "case_progress",
     "subject_profile",
     "material_registry",
     "supervision_alert",

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.spark
 
 # The HTTP department is left out: it needs its service running, and adds nothing here.
 DEPARTMENTS = ("market_regulation", "food_drug", "human_resources", "health")
-SUBJECT_TABLES = ("subject_profile", "material_registry", "supervision_alert")
+SUBJECT_TABLES = ("subject_profile", "material_registry", "supervision_alert", "case_progress")
 # The throughput marts are built from the case facts, which are kept up to date incrementally, and
 # the windows' reuse events, which are not kept in them.
 FACT_TABLES = ("case_facts", "throughput_daily", "throughput_monthly", "reuse_feedback_monthly")
