@@ -145,10 +145,11 @@ def test_jobs_on_a_spark_cluster_survive_a_minio_restart(
     (sent,) = [s for s in simulate(settings, day, seed=5, cases_per_day=40) if s.department == department]
     ensure_buckets(settings)  # so the outage's watch can list the lake bucket from the start
     env = os.environ | {
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
         "HUB_HOME": str(home),
         "HUB_SPARK_MASTER": spark_cluster.master_url,
         "HUB_SPARK_DRIVER_MEMORY": "1g",
+        # A few dozen rows: one task per shuffle, since the executor runs its tasks one at a time.
+        "HUB_SPARK_SHUFFLE_PARTITIONS": "1",
         "HUB_STORAGE": "s3",
         "HUB_S3_ENDPOINT": minio.endpoint,
         "HUB_S3_ACCESS_KEY": minio.access_key,
@@ -157,6 +158,7 @@ def test_jobs_on_a_spark_cluster_survive_a_minio_restart(
     driver_log = tmp_path / "driver.log"
     with driver_log.open("wb") as log:
         build = subprocess.Popen(
+            # -m from the repository's root: this checkout's code, whatever the venv installed.
             [sys.executable, "-m", "tests.cluster_build", department, day.isoformat()],
             env=env,
             cwd=REPO_ROOT,
