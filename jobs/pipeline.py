@@ -274,7 +274,9 @@ def publish_catalogue(settings: Settings) -> dict[str, Any]:
         path = settings.catalogue_file(name)
         if not path.exists():
             raise FileNotFoundError(f"no item catalogue table {name} at {path}")
-        raw = spark.read.text(str(path)).where(F.trim("value") != "")
+        # Read here, not by the executors: on a cluster the file is on the driver's disk only.
+        lines = [(line,) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        raw = spark.createDataFrame(lines, "value string")
         entries = raw.select(F.from_json("value", spark_schema(contract)).alias("e")).select("e.*")
         rules = compile_row_rules(contract, code_lists, reference_data=published)
         tagged = tag_violations(entries.withColumn(UNPARSED, F.array().cast("array<string>")), rules)
