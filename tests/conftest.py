@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -13,6 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+# A pytest-xdist worker runs with a bare __main__ (no __spec__, no __file__), which pyspark's Spark
+# Connect import check takes for a doctest run and answers with sys.exit(0).
+_main = sys.modules["__main__"]
+if _main.__spec__ is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "pytest-xdist-worker"
 
 # Every component reads HUB_ settings from the environment, Airflow's task code included, so the
 # session's home is fixed before anything builds settings.
