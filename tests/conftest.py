@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -17,6 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
+
+# A pytest-xdist worker runs with a bare __main__ (no __spec__, no __file__), which pyspark's Spark
+# Connect import check takes for a doctest run and answers with sys.exit(0).
+_main = sys.modules["__main__"]
+if _main.__spec__ is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "pytest-xdist-worker"
 
 # Every component reads HUB_ settings from the environment, Airflow's task code included, so the
 # session's home is fixed before anything builds settings.
