@@ -32,7 +32,7 @@ from api.deps import CallerDep
 from api.metrics import REQUEST_ID_SCOPE_KEY, ApiMetrics
 from api.problems import PROBLEM_JSON, problem_body
 from api.tokens import Caller
-from hub.audit import AuditJournal, AuditRecord, AuditWriteError, WithheldValues, utc_now
+from hub.audit import AuditJournal, AuditRecord, AuditWriteError, JournalRecord, WithheldValues, utc_now
 from hub.grants import purposes
 from hub.logs import bind_log_context, unbind_log_context
 
@@ -131,10 +131,10 @@ class GroupCommit:
 
     def __init__(self, journal: AuditJournal) -> None:
         self.journal = journal
-        self._queued: list[tuple[AuditRecord, asyncio.Future[None]]] = []
+        self._queued: list[tuple[JournalRecord, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def append(self, record: AuditRecord) -> None:
+    async def append(self, record: JournalRecord) -> None:
         """Returns once the record is on disk; raises when it could not be written."""
         durable: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queued.append((record, durable))

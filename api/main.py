@@ -14,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import catalogue_is_open, sharing_policy
 from api.analyst import AnalystMartStore
-from api.audit import AuditMiddleware
+from api.audit import AuditMiddleware, GroupCommit
 from api.cache import ReadThroughCache
+from api.case_progress import CaseProgressStore, ProgressGuard, progress_is_open
 from api.catalogue import CatalogueStore
 from api.delta_sharing import SharingServer
 from api.downloads import SignedLocalMaterialFiles, material_files
@@ -27,6 +28,7 @@ from api.routes import (
     access_log,
     attestations,
     auth,
+    cases,
     dashboard,
     delta_sharing,
     grants,
@@ -34,11 +36,13 @@ from api.routes import (
     items,
     materials,
     reuse,
+    reuse_events,
     subjects,
 )
 from api.tokens import access_tokens, signing_key
 from hub.audit import AuditJournal
 from hub.credentials import credential_registry
+from hub.feedback import REUSE_FEEDBACK
 from hub.grants import grant_registry
 from hub.settings import Settings, get_settings
 
@@ -55,7 +59,7 @@ async def _seal_when_due(journal: AuditJournal) -> None:
 async def _load_snapshots(app: FastAPI) -> None:
     # Before the first request, which would otherwise wait for the load (seconds for a million
     # subjects). A store that cannot be read now is tried again by the first request.
-    for store in (app.state.profile_store, app.state.catalogue_store):
+    for store in (app.state.profile_store, app.state.catalogue_store, app.state.case_progress_store):
         try:
             await run_in_threadpool(store.snapshot)
         except Exception:
@@ -64,16 +68,18 @@ async def _load_snapshots(app: FastAPI) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    journal: AuditJournal = app.state.audit_journal
+    journals: list[AuditJournal] = [app.state.audit_journal, app.state.feedback_journal]
     await _load_snapshots(app)
-    sealer = asyncio.create_task(_seal_when_due(journal))
+    sealers = [asyncio.create_task(_seal_when_due(journal)) for journal in journals]
     try:
         yield
     finally:
-        sealer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sealer
-        journal.close()
+        for sealer in sealers:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
+        for journal in journals:
+            journal.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -93,9 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # not a request.
     sharing_policy()
     catalogue_is_open()
+    progress_is_open()
     app.state.settings = settings
     app.state.profile_store = ProfileStore(settings)
     app.state.catalogue_store = CatalogueStore(settings)
+    app.state.case_progress_store = CaseProgressStore(settings)
+    app.state.progress_guard = ProgressGuard()
     app.state.analyst_mart_store = AnalystMartStore(settings)
     app.state.credential_registry = credential_registry(settings)
     key = signing_key(settings)
@@ -105,7 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         grant_registry(settings).for_department, settings.grant_cache_seconds
     )
     app.state.audit_journal = AuditJournal.for_settings(settings)
-    app.state.metrics = ApiMetrics([app.state.profile_store, app.state.catalogue_store])
+    app.state.feedback_journal = AuditJournal.for_kind(settings, REUSE_FEEDBACK)
+    app.state.feedback_commit = GroupCommit(app.state.feedback_journal)
+    app.state.metrics = ApiMetrics(
+        [app.state.profile_store, app.state.catalogue_store, app.state.case_progress_store]
+    )
     app.add_middleware(AuditMiddleware, journal=app.state.audit_journal, metrics=app.state.metrics)
     # Added last, so outermost: it counts the status the client got, an audit failure's 503 too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -118,12 +131,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(access_log.router)
     app.include_router(attestations.router)
     app.include_router(reuse.router)
+    app.include_router(reuse_events.router)
     app.include_router(materials.router)
     # Only local storage needs the API to serve material files itself.
     if isinstance(app.state.material_files, SignedLocalMaterialFiles):
         app.include_router(materials.local_files_router)
     app.include_router(grants.router)
     app.include_router(items.router)
+    app.include_router(cases.router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", StaticFiles(directory=dashboard.STATIC_DIR), name="dashboard-static")
     # The shares are checked now: one of anything but a shareable analyst mart stops the start.

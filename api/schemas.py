@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from hub.audit import AuditRecord
 
@@ -42,6 +43,25 @@ class CaseBase(BaseModel):
 
 class CasePublic(CaseBase):
     pass
+
+
+class CaseProgressStepPublic(BaseModel):
+    event_type: str = Field(description="The step of the handling (code list case_event_type).")
+    at: LocalDatetime = Field(description="When it happened.")
+
+
+class CaseProgressPublic(BaseModel):
+    """Where an applicant's case stands, for the applicant: nothing about who applied or who handled it."""
+
+    case_id: str
+    department: str = Field(description="The department that received the case.")
+    item_code: str
+    item_name: str | None
+    received_at: LocalDatetime
+    status: str = Field(description="Where the case stands (code list case_status).")
+    promised_deadline: dt.date | None = Field(description="The last working day the decision is due.")
+    timeline: list[CaseProgressStepPublic] = Field(description="The case's steps so far, oldest first.")
+    gold_version: int = Field(description="The version of gold's case_progress the answer comes from.")
 
 
 class CertificatePublic(BaseModel):
@@ -363,6 +383,69 @@ class ReusePlanPublic(BaseModel):
         description="What exists but the caller may not see, e.g. a copy's file key without a grant."
     )
     masked: list[str]
+
+
+# Text a window sends: ids stay short and printable, so a stray document pasted into one is refused.
+ClientText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+
+
+class ReuseEventCreate(BaseModel):
+    """A window's decision on a material on file it was offered for reuse (a reuse plan's `reuse`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: uuid.UUID = Field(
+        description="The event's id, made by the client (a UUID). Sending the same event again "
+        "(a retry after a timeout) records it once: the first one sent counts."
+    )
+    subject_id: ClientText = Field(description="The applicant (GB 11643 ID number or GB 32100 code).")
+    item_code: str = Field(
+        pattern=r"^[A-Z]{1,16}-[0-9]{4}-[0-9]{2}$",
+        max_length=32,
+        description="The item applied for, as the reuse plan was asked for.",
+    )
+    case_id: ClientText | None = Field(
+        default=None, description="The new application's case number, when the window has one."
+    )
+    material_type: ClientText = Field(description="The kind of material (code list material_type).")
+    material_id: ClientText | None = Field(
+        default=None, description="The copy on file, as the reuse plan showed it (`material.material_id`)."
+    )
+    sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="The copy's SHA-256 as the reuse plan showed it; instead of, or beside, `material_id`.",
+    )
+    decision: Literal["accepted", "rejected"]
+    reason: ClientText | None = Field(
+        default=None,
+        description="Why it was rejected (code list reuse_rejection_reason); required with `rejected`, "
+        "absent with `accepted`.",
+    )
+    note: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Free text beside the reason, at most 500 characters; required with reason `other`.",
+    )
+    occurred_at: AwareDatetime = Field(
+        description="When the window decided, with its UTC offset (RFC 3339); not in the future."
+    )
+
+
+class ReuseEventPublic(BaseModel):
+    """The event as recorded: durable on the hub's disk, in `feedback/reuse_event` within the hour."""
+
+    event_id: uuid.UUID
+    recorded_at: dt.datetime = Field(description="When the hub recorded it (this request, UTC).")
+    subject_id: str = Field(description="The id sent, normalised (a trailing x upper-cased).")
+    material_id: str
+    material_type: str
+    issuing_department: str = Field(
+        description="The department whose material it is: the feedback is for it."
+    )
+    decision: Literal["accepted", "rejected"]
+    reason: str | None
+    gold_version: int = Field(description="The gold version the material was found in.")
 
 
 class MaterialDownloadPublic(BaseModel):

@@ -1,8 +1,10 @@
-"""Ship the API's audit journal to the lake's `audit/access_log` table, every hour.
+"""Ship the API's journals to the lake every hour: the audit journal to `audit/access_log`, the
+windows' reuse events to `feedback/reuse_event`.
 
-Appends the segments the API has sealed, and those a stopped API left open, each exactly once;
-the API keeps writing its open segment meanwhile. Runs where the journal is (the API's disk).
-Wiring only: the work is in hub.audit, imported inside the task.
+Appends the segments the API has sealed, and those a stopped API left open, each exactly once (and
+each reuse event once, however often its window sent it); the API keeps writing its open segments
+meanwhile. Runs where the journals are (the API's disk). Wiring only: the work is in hub.audit and
+hub.feedback, imported inside the tasks.
 """
 
 from __future__ import annotations
@@ -34,7 +36,15 @@ def ship_audit() -> None:
 
         return audit.ship(get_settings()).as_dict()
 
+    @task
+    def ship_feedback() -> dict[str, Any]:
+        from hub import feedback
+
+        return feedback.ship(get_settings()).as_dict()
+
+    # Independent: a failure of one leaves the other's journal shipping.
     ship_journal()
+    ship_feedback()
 
 
 ship_audit()

@@ -13,6 +13,10 @@ live process's segment (locked: left alone) from one a killed process left open 
 sealed and shipped). A segment is sealed (renamed `<name>.jsonl`) when it reaches its size or age
 limit and when its process stops.
 
+The same journal carries other records that must not be lost once the API has answered for them:
+a `JournalKind` names a kind's record type, its table and how its rows are shipped (`AUDIT` here;
+the windows' reuse feedback in `hub/feedback.py`). Each kind has a journal folder of its own.
+
 No FastAPI here: the CLI and the Airflow task ship without it; `api/audit.py` feeds the journal.
 """
 
@@ -31,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -56,6 +60,12 @@ SHIP_BATCH_BYTES = 64 * 1024 * 1024
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class JournalRecord(Protocol):
+    """What a journal appends: a record that is one JSON line."""
+
+    def to_json_line(self) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -309,10 +319,17 @@ class AuditJournal:
             settings.audit_journal, settings.audit_segment_max_bytes, settings.audit_segment_max_seconds
         )
 
-    def append(self, record: AuditRecord) -> None:
+    @classmethod
+    def for_kind(cls, settings: Settings, kind: JournalKind) -> AuditJournal:
+        """The journal of another kind of record, in its own folder, sealed like the audit's."""
+        return cls(
+            kind.directory(settings), settings.audit_segment_max_bytes, settings.audit_segment_max_seconds
+        )
+
+    def append(self, record: JournalRecord) -> None:
         self.append_all([record])
 
-    def append_all(self, records: Sequence[AuditRecord]) -> None:
+    def append_all(self, records: Sequence[JournalRecord]) -> None:
         """Append the records, in order, in the same batch; on disk when this returns."""
         lines = [record.to_json_line() for record in records]
         with self._queue:
@@ -393,23 +410,27 @@ class AuditJournal:
 
 @dataclass(frozen=True)
 class SegmentContents:
-    records: list[AuditRecord]
+    records: list[Any]  # of the journal's kind: AuditRecord in the audit journal
     # (line number, raw bytes) of the lines that are not a record; a last line without its newline
     # is one: a write the process did not live to finish.
     unreadable: list[tuple[int, bytes]]
 
 
-def read_segment(path: Path, *, in_progress: bool = False) -> SegmentContents:
-    """A segment's records and unreadable lines. `in_progress`: the segment may be written to
-    right now, so a last line without its newline is still being written, not unreadable."""
+def read_segment(
+    path: Path, *, in_progress: bool = False, kind: JournalKind | None = None
+) -> SegmentContents:
+    """A segment's records (of `kind`, the audit's by default) and unreadable lines. `in_progress`:
+    the segment may be written to right now, so a last line without its newline is still being
+    written, not unreadable."""
+    parse = (kind or AUDIT).parse
     data = path.read_bytes()
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the segment ends with a newline, as every whole record does
-    records: list[AuditRecord] = []
+    records: list[Any] = []
     unreadable: list[tuple[int, bytes]] = []
     for number, line in enumerate(lines, start=1):
         try:
-            records.append(AuditRecord.from_dict(json.loads(line)))
+            records.append(parse(json.loads(line)))
         except (ValueError, KeyError, TypeError) as error:
             log.debug("%s line %d: %s", path.name, number, error)
             unreadable.append((number, line))
@@ -542,6 +563,63 @@ def _rows(records: Iterable[AuditRecord], segment: str, shipped_at: dt.datetime)
     ]
 
 
+@dataclass(frozen=True)
+class JournalKind:
+    """A kind of record the API journals before answering, and the lake table it is shipped to."""
+
+    name: str  # as log lines and reports name it
+    table: tuple[str, str]  # (layer, name) in the lake
+    schema: pa.Schema  # the table's, with `segment` and `shipped_at`
+    parse: Callable[[dict[str, Any]], Any]  # a journal line's (or a table row's) fields -> record
+    rows: Callable[[Iterable[Any], str, dt.datetime], list[dict[str, Any]]]  # records -> table rows
+    directory: Callable[[Settings], Path]  # its journal folder
+    # A column no two rows may share. The audit makes its record ids itself, once per record; a kind
+    # whose ids come from clients (who send a record again when unsure it arrived) names it here,
+    # and shipping adds only rows whose key the table does not hold yet (a MERGE).
+    unique_key: str | None = None
+
+
+AUDIT = JournalKind(
+    name="audit",
+    table=ACCESS_LOG,
+    schema=ACCESS_LOG_SCHEMA,
+    parse=AuditRecord.from_dict,
+    rows=_rows,
+    directory=lambda settings: settings.audit_journal,
+)
+
+
+def first_per_key(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The rows in order, each key's first only: a record sent again is the same record."""
+    seen: set[Any] = set()
+    kept = []
+    for row in rows:
+        if row[key] not in seen:
+            seen.add(row[key])
+            kept.append(row)
+    return kept
+
+
+def _write_rows(kind: JournalKind, location: str, options: dict[str, str], rows: list[dict[str, Any]]) -> int:
+    """Add the rows to the kind's table; how many it took."""
+    from deltalake import DeltaTable, write_deltalake
+
+    if kind.unique_key is not None:
+        rows = first_per_key(rows, kind.unique_key)
+    data = pa.Table.from_pylist(rows, schema=kind.schema)
+    if kind.unique_key is None or not DeltaTable.is_deltatable(location, storage_options=options):
+        write_deltalake(location, data, mode="append", storage_options=options)
+        return len(rows)
+    key = kind.unique_key
+    merged = (
+        DeltaTable(location, storage_options=options)
+        .merge(data, predicate=f"target.{key} = source.{key}", source_alias="source", target_alias="target")
+        .when_not_matched_insert_all()
+        .execute()
+    )
+    return int(merged.get("num_target_rows_inserted", len(rows)))
+
+
 def _remove_shipped(path: Path) -> None:
     path.unlink()
 
@@ -561,17 +639,21 @@ def _batches(segments: list[Path]) -> Iterator[list[Path]]:
 
 
 def ship_journal(
-    directory: Path, location: str, storage_options: dict[str, str], now: Callable[[], dt.datetime] = utc_now
+    directory: Path,
+    location: str,
+    storage_options: dict[str, str],
+    now: Callable[[], dt.datetime] = utc_now,
+    kind: JournalKind = AUDIT,
 ) -> ShipReport:
     """Append every sealed segment of the journal (and every one a dead process left open) to the
-    access log table, then remove it.
+    kind's table (the access log by default), then remove it.
 
     A segment is removed only after the commit that holds its rows, and the rows carry their
     segment's name: a segment found in the table already (the run before stopped between its commit
-    and the removal) is removed without being appended again. Each commit holds whole segments.
+    and the removal) is removed without being appended again. Each commit holds whole segments. A
+    kind with a `unique_key` adds a record whose key the table holds already (one its client sent
+    again) no second time.
     """
-    from deltalake import write_deltalake
-
     report = ShipReport()
     if not directory.is_dir():
         return report
@@ -586,20 +668,14 @@ def ship_journal(
                 if name in in_table:
                     report.already_shipped.append(name)
                     continue
-                contents = read_segment(path)
+                contents = read_segment(path, kind=kind)
                 if contents.unreadable:
                     _reject(directory, path, contents)
                     report.unreadable_lines += len(contents.unreadable)
-                rows.extend(_rows(contents.records, name, shipped_at))
+                rows.extend(kind.rows(contents.records, name, shipped_at))
                 report.shipped.append(name)
             if rows:
-                write_deltalake(
-                    location,
-                    pa.Table.from_pylist(rows, schema=ACCESS_LOG_SCHEMA),
-                    mode="append",
-                    storage_options=storage_options,
-                )
-                report.rows += len(rows)
+                report.rows += _write_rows(kind, location, storage_options, rows)
             for path in batch:
                 _remove_shipped(path)
             _sync_directory(directory)
@@ -655,13 +731,15 @@ def read_access_log(settings: Settings, subject_id: str) -> list[AuditRecord]:
     return sorted(by_id.values(), key=lambda r: (r.at, r.record_id), reverse=True)
 
 
-def ship(settings: Settings) -> ShipReport:
-    """Ship the configured journal to the access log table in the configured lake."""
-    location, options = delta_rs_location(settings, *ACCESS_LOG)
-    report = ship_journal(settings.audit_journal, location, options)
+def ship(settings: Settings, kind: JournalKind = AUDIT) -> ShipReport:
+    """Ship the configured journal of `kind` (the audit's by default) to its table in the
+    configured lake."""
+    location, options = delta_rs_location(settings, *kind.table)
+    report = ship_journal(kind.directory(settings), location, options, kind=kind)
     log.info(
-        "audit: %d rows from %d segments shipped to %s (%d shipped before, %d left open by a "
+        "%s: %d rows from %d segments shipped to %s (%d shipped before, %d left open by a "
         "stopped process, %d still open, %d unreadable lines)",
+        kind.name,
         report.rows,
         len(report.shipped),
         location,

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.console import Console
 from hub.contracts_cli import contracts_app
 from hub.identifiers import check_subject_id
 from hub.settings import get_settings
+
+if TYPE_CHECKING:
+    from hub.audit import JournalKind
 
 app = typer.Typer(help="Approval data-sharing hub.", no_args_is_help=True)
 ids_app = typer.Typer(help="Check subject identifiers.", no_args_is_help=True)
@@ -40,6 +43,11 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
+feedback_app = typer.Typer(
+    help="The windows' reuse events (accepted or rejected materials on file): ship the API's journal.",
+    no_args_is_help=True,
+)
+app.add_typer(feedback_app, name="feedback")
 report_app = typer.Typer(
     help="Reports for analysts from the marts, small cells suppressed.", no_args_is_help=True
 )
@@ -430,9 +438,25 @@ def grants_list(
 def audit_ship() -> None:
     """Append the API's sealed audit journal segments, and those a stopped API left open, to the
     lake's audit/access_log table, each once, and remove them from the journal."""
+    from hub.audit import AUDIT
+
+    _ship_journal(AUDIT)
+
+
+@feedback_app.command("ship")
+def feedback_ship() -> None:
+    """Add the API's sealed reuse-event journal segments, and those a stopped API left open, to the
+    lake's feedback/reuse_event table (an event sent twice lands once), and remove them."""
+    from hub.feedback import REUSE_FEEDBACK
+
+    _ship_journal(REUSE_FEEDBACK)
+
+
+def _ship_journal(kind: JournalKind) -> None:
     from hub.audit import ship
 
-    report = ship(get_settings())
+    settings = get_settings()
+    report = ship(settings, kind)
     console.print(
         f"{report.rows} records from {len(report.shipped)} segments shipped"
         + (f", {len(report.already_shipped)} shipped before" if report.already_shipped else "")
@@ -442,7 +466,7 @@ def audit_ship() -> None:
     if report.unreadable_lines:
         console.print(
             f"[red]{report.unreadable_lines} unreadable lines: their segments are kept in "
-            f"{get_settings().audit_journal / 'rejected'}[/red]"
+            f"{kind.directory(settings) / 'rejected'}[/red]"
         )
 
 

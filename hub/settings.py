@@ -80,9 +80,17 @@ class Settings(BaseSettings):
     # comes first, and when the API stops.
     audit_segment_max_bytes: int = Field(default=16 * 1024 * 1024, ge=4096)
     audit_segment_max_seconds: float = Field(default=600.0, gt=0.0)
+    # Where the API journals the windows' reuse events (`POST /v1/reuse-events`) before answering;
+    # unset, `feedback/journal` under the home. Sealed, shipped and kept like the audit journal's.
+    feedback_journal_dir: Path | None = None
     # How long a material download link the API hands out works: long enough to fetch one file,
     # short enough that a link copied out of a window's system soon stops opening it.
     material_link_seconds: int = Field(default=300, ge=1, le=3600)
+    # The key of the HMAC-SHA256 that stands for a case's verification code (查询码) in silver and
+    # gold, so the code itself never leaves bronze. The Spark jobs and the API must hold the same
+    # key; the default is for a developer's machine only. Changing it makes every stored HMAC stale
+    # until silver's cases are conformed again from bronze.
+    case_code_key: SecretStr = Field(default=SecretStr("dev-only-case-code-key-do-not-deploy"), min_length=32)
     # Small-cell suppression: an aggregate covering fewer applicants than this is not shown to
     # analysts (dashboard, report, shared marts), since a count of one or two can point at a person.
     small_cell_k: int = Field(default=10, ge=2)
@@ -125,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def audit_journal(self) -> Path:
         return self.audit_journal_dir or self.home / "audit" / "journal"
+
+    @property
+    def feedback_journal(self) -> Path:
+        return self.feedback_journal_dir or self.home / "feedback" / "journal"
 
     @property
     def airflow_home(self) -> Path:

@@ -21,12 +21,16 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from hub.faults import fault_point
+from hub.feedback import REUSE_EVENT
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.storage import ensure_buckets, landing_store, table_uri
 from hub.task_failures import TASK_FAILURES
 from hub.working_days import load_calendar
 from jobs import bronze, gold, incremental, maintenance, service_quality, silver, supervision, throughput
+from jobs.case_progress import case_progress as gold_case_progress
+from jobs.case_progress import secret_paths
 from jobs.departments import DepartmentMapping, load_mappings
+from jobs.feedback import REUSE_EVENT_COLUMNS, reuse_feedback_monthly
 from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import holds_records, interface_url, local_window, payload_problem, source_for
 from jobs.spark import get_spark, job_description
@@ -273,7 +277,9 @@ def publish_catalogue(settings: Settings) -> dict[str, Any]:
         path = settings.catalogue_file(name)
         if not path.exists():
             raise FileNotFoundError(f"no item catalogue table {name} at {path}")
-        raw = spark.read.text(str(path)).where(F.trim("value") != "")
+        # Read here, not by the executors: on a cluster the file is on the driver's disk only.
+        lines = [(line,) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        raw = spark.createDataFrame(lines, "value string")
         entries = raw.select(F.from_json("value", spark_schema(contract)).alias("e")).select("e.*")
         rules = compile_row_rules(contract, code_lists, reference_data=published)
         tagged = tag_violations(entries.withColumn(UNPARSED, F.array().cast("array<string>")), rules)
@@ -369,6 +375,8 @@ def _checked(
     contract: Contract,
     rules: list[RowRule],
     label: str,
+    *,
+    hash_key: bytes,
 ) -> Iterator[tuple[DataFrame, DataFrame, list[silver.Reconciliation]]]:
     """Conform what each department sent (department -> its rows of `contract`) with its mapping and
     tag it all in one cached pass; yield the valid and quarantined sides and, per batch, how the
@@ -377,7 +385,10 @@ def _checked(
     Fails before anything is written when a batch's two sides do not add up to the rows read.
     """
     conformed = _union(
-        [silver.conform(r, mappings[d].for_contract(contract.name), contract) for d, r in sent.items()]
+        [
+            silver.conform(r, mappings[d].for_contract(contract.name), contract, hash_key=hash_key)
+            for d, r in sent.items()
+        ]
     )
     tagged = tag_violations(conformed, rules).persist()
     try:
@@ -438,12 +449,22 @@ def _conform_contract(
     }
     # Reference data is read now, after the contracts conformed before this one were written.
     rules = compile_row_rules(contract, load_code_lists(), reference_data(settings, contract))
-    with _checked(sent, mappings, contract, rules, contract.name) as (valid, quarantined, results):
+    hash_key = settings.case_code_key.get_secret_value().encode()
+    with _checked(sent, mappings, contract, rules, contract.name, hash_key=hash_key) as (
+        valid,
+        quarantined,
+        results,
+    ):
         held = sum(r.rows_quarantined for r in results)
         # Nothing held, nothing to look up in bronze.
         with_raw = (
             silver.with_raw_records(
-                quarantined, bronze_rows, nested_paths, broadcast=held <= BROADCAST_HELD_ROWS
+                quarantined,
+                bronze_rows,
+                nested_paths,
+                broadcast=held <= BROADCAST_HELD_ROWS,
+                secrets=secret_paths({d: mappings[d] for d in senders}),
+                hash_key=hash_key,
             )
             if held
             else quarantined.select(*silver.QUARANTINE_COLUMNS)
@@ -836,6 +857,18 @@ def build_gold(
         ),
         ["subject_id"],
     )
+    # The progress query's table: per case, so a case's rows are replaced with its subject's.
+    progress_uri = _gold_uri(settings, "case_progress")
+    if subjects is None or not DeltaTable.isDeltaTable(spark, progress_uri):
+        write("case_progress", gold_case_progress(cases, events))
+    else:
+        incremental.replace_scope(
+            spark,
+            progress_uri,
+            gold_case_progress(subject_cases, subject_events),
+            CASE_KEYS,
+            subject_cases.select(*CASE_KEYS),
+        )
     (counts,) = profiles.agg(
         F.count("*").alias("subjects"),
         F.count_if(F.size("departments") > 1).alias("multi_department"),
@@ -997,7 +1030,14 @@ def build_marts(
     )
     alerts = spark.read.format("delta").load(_gold_uri(settings, "supervision_alert"))
     write("supervision_monthly", supervision.monthly_alert_counts(alerts))
-    facts = build_case_facts(settings, arrays, rebuild=rebuild).persist()
+    reuse_events = _reuse_events(settings)
+    write("reuse_feedback_monthly", reuse_feedback_monthly(reuse_events))
+    facts = build_case_facts(settings, arrays, rebuild=rebuild)
+    if not reuse_events.isEmpty():
+        # Applied to the case facts as a whole, never stored in them: an event about a case that did
+        # not change since the last build counts as soon as it is shipped.
+        facts = throughput.with_window_feedback(facts, reuse_events)
+    facts = facts.persist()
     try:
         daily = write("throughput_daily", throughput.throughput(facts, throughput.by_day))
         write("throughput_monthly", throughput.throughput(facts, throughput.by_month))
@@ -1010,6 +1050,16 @@ def build_marts(
     (totals,) = daily.agg(F.sum("received").alias("received"), F.sum("decided").alias("decided")).collect()
     log.info("gold marts: %s cases received, %s decided", totals["received"], totals["decided"])
     return {"received": totals["received"] or 0, "decided": totals["decided"] or 0}
+
+
+def _reuse_events(settings: Settings) -> DataFrame:
+    """What gold reads of the windows' reuse events, or none before the first was shipped."""
+    spark = get_spark(settings)
+    uri = table_uri(settings, *REUSE_EVENT)
+    columns = spark.createDataFrame([], REUSE_EVENT_COLUMNS)
+    if not DeltaTable.isDeltaTable(spark, uri):
+        return columns
+    return spark.read.format("delta").load(uri).select(*columns.columns)
 
 
 def _gold_uri(settings: Settings, name: str) -> str:
@@ -1055,7 +1105,8 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
             for d in departments
         }
         label = f"replay of {name}"
-        with _checked(sent, mappings, contract, rules, label) as (
+        hash_key = settings.case_code_key.get_secret_value().encode()
+        with _checked(sent, mappings, contract, rules, label, hash_key=hash_key) as (
             released,
             still,
             results,
@@ -1085,6 +1136,7 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
 
 GOLD_TABLES = (
     "case_facts",
+    "case_progress",
     "subject_profile",
     "material_registry",
     "supervision_alert",
@@ -1096,6 +1148,8 @@ GOLD_TABLES = (
     "consistency",
     "working_calendar",
 )
+# Gold tables that may be empty: they count what windows reported, which a build may not have yet.
+FEEDBACK_MARTS = ("reuse_feedback_monthly",)
 # Tables that windows and the API look subjects up in: compaction Z-orders them by subject.
 BY_SUBJECT = frozenset(
     {
@@ -1121,7 +1175,7 @@ def lake_tables() -> list[tuple[str, str]]:
         FILE_INCIDENTS,
         TASK_FAILURES,
         GOLD_BUILDS,
-        *[("gold", name) for name in GOLD_TABLES],
+        *[("gold", name) for name in (*GOLD_TABLES, *FEEDBACK_MARTS)],
     ]
 
 

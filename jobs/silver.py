@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DateType, StringType, StructField, StructType, TimestampType
 
 from jobs.bronze import RECORD
+from jobs.case_progress import keyed_hash, without_secret
 from jobs.departments import DepartmentMapping, NestedDataset
 from quality.contracts import Contract
 from quality.row_rules import UNPARSED, VIOLATIONS, RowRule, reasons_for, tag_violations
@@ -95,8 +96,13 @@ def _timestamp(raw: Column, source_format: str) -> Column:
     return F.try_to_timestamp(raw, F.lit(source_format))
 
 
-def conform(records: DataFrame, mapping: DepartmentMapping, contract: Contract) -> DataFrame:
+def conform(
+    records: DataFrame, mapping: DepartmentMapping, contract: Contract, *, hash_key: bytes | None = None
+) -> DataFrame:
     """Rename, recode and type one department's records into the contract's columns.
+
+    A field the contract marks `keyedHash` (a case's verification code) is kept only as its HMAC
+    under `hash_key` (`HUB_CASE_CODE_KEY`), which such a contract requires.
 
     `records` are parsed (`records_of`), or bronze rows, parsed here keeping their text (the
     quarantine shows it). A value that does not parse becomes null and its field is listed in
@@ -127,6 +133,12 @@ def conform(records: DataFrame, mapping: DepartmentMapping, contract: Contract) 
             value = raw
         else:
             value = raw.try_cast(target)
+        if field.keyed_hash:
+            if hash_key is None:
+                raise ValueError(
+                    f"{contract.name}.{field.name} is kept as a keyed hash: conform needs the key"
+                )
+            value = keyed_hash(value, field.keyed_hash, hash_key)
         typed.append(value.alias(field.name))
         if field.physical_type != "string":
             unparsed.append(F.when(raw.isNotNull() & value.isNull(), F.lit(field.name)))
@@ -210,13 +222,21 @@ def quarantine_rows(tagged: DataFrame, rules: list[RowRule], contract: Contract)
 
 
 def with_raw_records(
-    quarantined: DataFrame, bronze: DataFrame, nested_paths: Mapping[str, str], *, broadcast: bool
+    quarantined: DataFrame,
+    bronze: DataFrame,
+    nested_paths: Mapping[str, str],
+    *,
+    broadcast: bool,
+    secrets: Mapping[str, str] | None = None,
+    hash_key: bytes | None = None,
 ) -> DataFrame:
     """The held rows with the record each came from, found in bronze by its lineage: a case
     record's text, or for a record nested in one (department -> the list's path in `nested_paths`)
     {"parent": <the case record>, "element": <the element>}, which is what a replay re-conforms.
 
-    `broadcast` when the held rows are few, so bronze is scanned once and not shuffled.
+    `broadcast` when the held rows are few, so bronze is scanned once and not shuffled. A value at
+    a department's path in `secrets` (a verification code) is replaced in the text by its HMAC
+    under `hash_key`: the quarantine is past bronze.
     """
     held = quarantined.drop("raw_record")
     located = held.select(*LINEAGE).distinct()
@@ -225,6 +245,15 @@ def with_raw_records(
         F.broadcast(located) if broadcast else located, LINEAGE, "left_semi"
     )
     joined = held.join(records, LINEAGE, "left")
+    if secrets:
+        if hash_key is None:
+            raise ValueError("a record's secrets are replaced by their keyed hash: the key is needed")
+        record = F.col(RECORD)
+        for department, path in secrets.items():
+            record = F.when(
+                F.col("_department") == department, without_secret(F.col(RECORD), path, hash_key)
+            ).otherwise(record)
+        joined = joined.withColumn(RECORD, record)
     raw = F.col(RECORD)
     for department, path in nested_paths.items():
         element = F.get(_element_texts(_at(F.from_json(RECORD, source_schema([path])), path)), F.col(ELEMENT))
@@ -336,6 +365,8 @@ def upsert(
         DeltaTable.forPath(spark, table_uri)
         .alias("t")
         .merge(df.alias("s"), condition)
+        # A field a contract's minor version added becomes a column of the table that lacks it.
+        .withSchemaEvolution()
         .whenMatchedUpdateAll(condition=f"{_version(version, 's.')} >= {_version(version, 't.')}")
         .whenNotMatchedInsertAll()
         .execute()

@@ -82,9 +82,13 @@ def s3a_conf(settings: Settings) -> dict[str, str]:
         "fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
         # Endpoints can change between runs of one JVM (tests); never reuse a cached client.
         "fs.s3a.impl.disable.cache": "true",
-        # Fail fast on a store that is down instead of the SDK's long default back-off.
+        # A store that is down fails a request after the SDK's few attempts (not its long default
+        # back-off); S3A then retries the operation with exponential back-off from the interval, so a
+        # store restarting for some seconds is ridden out (about a minute at most) and one that stays
+        # down still fails the task, whose own retries come next.
         "fs.s3a.attempts.maximum": "3",
-        "fs.s3a.retry.limit": "3",
+        "fs.s3a.retry.limit": "6",
+        "fs.s3a.retry.interval": "1s",
     }
 
 

@@ -11,6 +11,8 @@ period (day or month) x department x item x channel x handling tier.
   `materials_reused` the materials of cases received in the period that the subject had handed in
   before (the same file, by sha256, in any department); `visits_saved` the cases received in the
   period through a channel that needs no trip to a window, plus results delivered by courier.
+- Where windows said what they did with the materials on file (`feedback/reuse_event`, see
+  `with_window_feedback`), their word corrects `materials_reused` and adds to `visits_saved`.
 - `subjects` is how many distinct applicants the row's smaller side covers (see `throughput`), so
   small cells can be suppressed before analysts see them (`hub/analyst_marts.py`).
 
@@ -84,6 +86,48 @@ def case_facts(
                 + F.coalesce("result_delivered", F.lit(0))
             ).alias("visits_saved"),
         )
+    )
+
+
+def with_window_feedback(facts: DataFrame, events: DataFrame) -> DataFrame:
+    """The case facts with the windows' reuse events applied; the same columns.
+
+    The records alone say a material was reused when the subject handed in the same file before;
+    they cannot say whether the window really took the copy on file. A case the window sent reuse
+    events for (its department's case, by `case_id`) counts, per material, the window's latest
+    decision:
+
+    - `materials_reused` is at least the materials the window accepted (a confirmed reuse counts
+      even when the applicant never handed that file in elsewhere), and each material it rejected
+      takes one off what the records imply (the applicant had to bring it after all):
+      greatest(accepted, records - rejected, 0).
+    - `visits_saved` gains one when the window accepted at least one copy and rejected none: the
+      applicant did not have to fetch and bring papers. A rejection means a paper to bring, so
+      no trip is counted as saved for it. Cases without events count as before.
+    """
+    latest_first = Window.partitionBy("department", "case_id", "issuing_department", "material_id").orderBy(
+        F.desc("occurred_at"), F.desc("recorded_at"), F.desc("event_id")
+    )
+    per_case = (
+        events.where(F.col("case_id").isNotNull())
+        .withColumn("_nth", F.row_number().over(latest_first))
+        .where(F.col("_nth") == 1)
+        .groupBy("department", "case_id")
+        .agg(
+            F.count_if(F.col("decision") == "accepted").alias("_confirmed"),
+            F.count_if(F.col("decision") == "rejected").alias("_rejected"),
+        )
+    )
+    told = F.col("_confirmed").isNotNull()
+    reused = F.greatest(F.col("_confirmed"), F.col("materials_reused") - F.col("_rejected"), F.lit(0))
+    saved = F.when(told & (F.col("_confirmed") > 0) & (F.col("_rejected") == 0), 1).otherwise(0)
+    types = dict(facts.dtypes)
+    replaced = {
+        "materials_reused": F.when(told, reused).otherwise(F.col("materials_reused")),
+        "visits_saved": F.col("visits_saved") + saved,
+    }
+    return facts.join(per_case, ["department", "case_id"], "left").select(
+        *[replaced[c].cast(types[c]).alias(c) if c in replaced else F.col(c) for c in facts.columns]
     )
 
 

@@ -46,6 +46,8 @@ class Field:
     personal_data: bool
     code_list: str | None
     rules: tuple[RuleSpec, ...]
+    # "hmac-sha256" when silver keeps only the keyed hash of the value the department sends.
+    keyed_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def _field(prop: dict[str, Any]) -> Field:
             for q in prop.get("quality", [])
             if q.get("type") == "custom" and q.get("engine") == RULE_ENGINE
         ),
+        keyed_hash=custom.get("keyedHash", [None])[0],
     )
 
 

@@ -160,6 +160,7 @@ MARKET_REGULATION_COLUMNS = (
     "评价信息",
     "寄递信息",
     "申请人信息",
+    "查询码",
 )
 
 ENTITY_TYPE_NAMES = {
@@ -283,6 +284,7 @@ def market_regulation(case: CaseVersion) -> SourceRecord:
             )
         ),
         "申请人信息": _json_text(_market_regulation_applicant(case.subject)),
+        "查询码": case.verification_code,
     }
 
 
@@ -339,6 +341,8 @@ def food_drug(case: CaseVersion) -> SourceRecord:
             ("id", "direction", "waybill", "mobile", "address", "orderedAt", "deliveredAt", "status"),
             lambda t: _ts(t, fmt),
         ),
+        # The online hall prints its receipts' codes in lower case.
+        "receipt": {"queryCode": case.verification_code.lower()},
     }
 
 
@@ -362,6 +366,7 @@ def housing_construction(case: CaseVersion) -> SourceRecord:
         "finish_time": _millis(case.decided_at),
         "promise_date": f"{case.promised_deadline:%Y-%m-%d}" if case.promised_deadline else None,
         "modify_time": _millis(case.updated_at),
+        "query_pwd": case.verification_code,
         "materials": [
             {
                 "material_no": m.material_id,
@@ -437,6 +442,7 @@ def human_resources(case: CaseVersion) -> SourceRecord:
         "BJSJ": _ts(case.decided_at, fmt) or None,
         "CNBJRQ": f"{case.promised_deadline:%Y%m%d}" if case.promised_deadline else None,
         "GXSJ": _ts(case.updated_at, fmt),
+        "CXM": case.verification_code,  # 查询码
         # 材料信息: the attached materials, kept by the system as JSON text in one column.
         "CLXX": _json_text(
             [
@@ -498,6 +504,8 @@ def health(case: CaseVersion) -> SourceRecord:
         "decided": _ts(case.decided_at, fmt) or None,
         "due": f"{case.promised_deadline:%Y/%m/%d}" if case.promised_deadline else None,
         "last_modified": _ts(case.updated_at, fmt),
+        # Printed on the receipt in two groups of four.
+        "receipt_code": f"{case.verification_code[:4]} {case.verification_code[4:]}",
         "attachments": [
             {
                 "attachment_id": m.material_id,

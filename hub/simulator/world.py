@@ -224,6 +224,19 @@ class CaseVersion:
     certificate: Certificate | None = None  # issued when a case is permitted
     evaluation: Evaluation | None = None
     consignments: tuple[Consignment, ...] = ()
+    # 查询码: printed on the applicant's receipt, asked for by the progress query.
+    verification_code: str = ""
+
+
+# Letters and digits no one misreads off a receipt (no 0/O, 1/I).
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+
+def verification_code(seed: int, case_id: str) -> str:
+    """The case's code, from the seed and the case alone, so the day's other draws do not move."""
+    rng = random.Random(f"{seed}/verification-code/{case_id}")
+    return "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def resident_id(rng: random.Random, today: dt.date) -> str:
@@ -581,6 +594,7 @@ class District:
             materials=_materials(case_id, subject, item, received, rng),
             events=_received_events(case_id, channel, received),
             consignments=_pickup(case_id, subject, channel, received),
+            verification_code=verification_code(self.seed, case_id),
         )
 
     def day(self, day: dt.date) -> Iterator[CaseVersion]:

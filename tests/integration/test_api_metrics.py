@@ -92,7 +92,12 @@ def test_requests_are_counted_by_department_route_and_status_without_a_subject_i
     versions = {
         s.labels["table"]: s.value for s in _scrape(served) if s.name == "hub_api_served_table_version"
     }
-    assert versions == {"gold.subject_profile": -1, "silver.approval_item": 0, "silver.item_requirement": 0}
+    assert versions == {
+        "gold.subject_profile": -1,
+        "silver.approval_item": 0,
+        "silver.item_requirement": 0,
+        "gold.case_progress": -1,
+    }
 
     # Scraped from inside the network, not a department's operation: not in the API's document.
     assert "/metrics" not in httpx.get(f"{served.url}/openapi.json").json()["paths"]

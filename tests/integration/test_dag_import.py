@@ -50,9 +50,11 @@ def test_lakehouse_build_is_scheduled_by_the_bronze_assets(airflow_configured: S
         assert [o.uri for o in load.outlets] == [bronze_asset_uri(department)]
 
 
-def test_the_audit_journal_is_shipped_every_hour(airflow_configured: Settings) -> None:
+def test_the_audit_and_feedback_journals_are_shipped_every_hour(airflow_configured: Settings) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
     ship = DagBag(dag_folder=str(DAGS_DIR)).get_dag("ship_audit")
     assert ship.timetable.expression == "0 * * * *"
-    assert [t.task_id for t in ship.tasks] == ["ship_journal"]
+    assert sorted(t.task_id for t in ship.tasks) == ["ship_feedback", "ship_journal"]
+    # Neither waits for the other: one journal's failure does not hold the other back.
+    assert all(not t.upstream_task_ids for t in ship.tasks)

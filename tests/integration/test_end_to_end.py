@@ -21,13 +21,16 @@ from hub.serving import BackgroundServer
 from hub.settings import Settings, get_settings
 from hub.simulator import DirtyRates, SentDay, simulate
 from hub.simulator.service import create_department_api
+from hub.simulator.world import verification_code
 from hub.storage import read_table_rows, table_uri
+from hub.verification_codes import case_code_hmac
 from jobs.departments import department_names
 from jobs.pipeline import GOLD_TABLES, lake_tables
 from tests.api_client import bearer_headers
 
 pytestmark = pytest.mark.integration
 
+SEED = 4
 FIRST, SECOND, THIRD = dt.date(2026, 11, 23), dt.date(2026, 11, 24), dt.date(2026, 11, 25)
 DIRTY = DirtyRates(
     bad_check_char=0.03,
@@ -46,7 +49,7 @@ def _bronze(spark, settings: Settings) -> list[tuple[object, ...]]:
 
 @pytest.fixture(scope="module")
 def sent(airflow_configured: Settings) -> list[SentDay]:
-    return simulate(airflow_configured, FIRST, days=3, seed=4, cases_per_day=70, dirty=DIRTY)
+    return simulate(airflow_configured, FIRST, days=3, seed=SEED, cases_per_day=70, dirty=DIRTY)
 
 
 @pytest.fixture
@@ -226,6 +229,21 @@ def test_gold_answers_on_what_the_departments_sent(airflow_configured: Settings,
     for layer, name in lake_tables():
         detail = spark.sql(f"DESCRIBE DETAIL delta.`{table_uri(settings, layer, name)}`").collect()[0]
         assert detail["properties"]["delta.logRetentionDuration"] == "interval 90 days", (layer, name)
+
+
+def test_each_cases_code_reached_silver_and_gold_as_its_hmac_only(airflow_configured: Settings) -> None:
+    """Runs after the lakehouse build above: whatever field and shape each department sent the
+    code in, silver holds the HMAC of the code the simulator printed, and gold's progress table
+    holds every case."""
+    settings = airflow_configured
+    cases = read_table_rows(settings, "silver", "case")
+    key = settings.case_code_key.get_secret_value().encode()
+    assert all(
+        c["verification_code_hmac"] == case_code_hmac(key, verification_code(SEED, c["case_id"]))
+        for c in cases
+    )
+    assert len({c["department"] for c in cases}) == len(department_names())
+    assert len(read_table_rows(settings, "gold", "case_progress")) == len(cases)
 
 
 def test_data_docs_link_every_table_the_last_gate_checked(airflow_configured: Settings) -> None:

@@ -16,6 +16,9 @@ def case_reference_data(spark: SparkSession) -> dict[str, DataFrame]:
     return {"approval_item": items}
 
 
+# The hub's key of verification code HMACs in these tests (HUB_CASE_CODE_KEY).
+CASE_CODE_KEY = b"tests-only-case-code-key-32-bytes"
+
 BRONZE_SCHEMA = "_department string, _batch_id string, record string, _source_file string, _source_line int"
 
 # One valid food and drug export record, as its JSON Lines file carries it.
@@ -30,6 +33,7 @@ GOOD_FOOD_DRUG_RECORD: dict[str, Any] = {
     # Received on a Sunday: the item's 3 promised working days count from Monday 2 November.
     "deadline": "2026-11-05",
     "updatedAt": "2026-11-02T10:00:00",
+    "receipt": {"queryCode": "k7mq-3z9p"},
     "materials": [
         {
             "id": "SY1-01",

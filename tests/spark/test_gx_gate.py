@@ -16,7 +16,8 @@ pytestmark = pytest.mark.spark
 SCHEMA = (
     "case_id string, department string, subject_id string, subject_type string, subject_name string, "
     "item_code string, item_name string, channel string, status string, received_at timestamp, "
-    "decided_at timestamp, promised_deadline date, handling_tier string, updated_at timestamp"
+    "decided_at timestamp, promised_deadline date, handling_tier string, updated_at timestamp, "
+    "verification_code_hmac string"
 )
 GOOD = (
     "SY1",
@@ -33,6 +34,7 @@ GOOD = (
     dt.date(2026, 11, 4),
     "street",
     dt.datetime(2026, 11, 1, 9),
+    "0" * 64,
 )
 
 
@@ -99,7 +101,7 @@ def test_a_gate_after_a_passed_one_checks_only_the_rows_that_changed(
     upsert(GOOD, ("SY2", *GOOD[1:]), ("SY3", *GOOD[1:]))
     assert pipeline.validate_silver(settings)["scopes"] == {case_suite: "whole"}
     # One case updated, one new: two rows gated, not three.
-    upsert((*GOOD[:8], "completed", *GOOD[9:13], later), ("SY4", *GOOD[1:]))
+    upsert((*GOOD[:8], "completed", *GOOD[9:13], later, *GOOD[14:]), ("SY4", *GOOD[1:]))
     assert pipeline.validate_silver(settings)["scopes"] == {case_suite: "changes"}
     assert pipeline.validate_silver(settings)["suites"] == []  # nothing changed, nothing gated
     assert gate_rows() == [(case_suite, "whole", 3), (case_suite, "changes", 2)]
@@ -109,6 +111,6 @@ def test_a_gate_after_a_passed_one_checks_only_the_rows_that_changed(
     upsert(("SY5", *GOOD[1:7], "fax", *GOOD[8:]))
     with pytest.raises(pipeline.QualityGateError, match="expect_column_values_to_be_in_set"):
         pipeline.validate_silver(settings)
-    upsert(("SY5", *GOOD[1:13], later), ("SY6", *GOOD[1:]))
+    upsert(("SY5", *GOOD[1:13], later, *GOOD[14:]), ("SY6", *GOOD[1:]))
     assert pipeline.validate_silver(settings)["scopes"] == {case_suite: "changes"}
     assert gate_rows()[2:] == [(case_suite, "changes", 1), (case_suite, "changes", 2)]

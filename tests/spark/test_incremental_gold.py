@@ -6,6 +6,9 @@ import datetime as dt
 import pytest
 from pyspark.sql import SparkSession
 
+from hub.audit import AuditJournal
+from hub.feedback import REUSE_FEEDBACK, ReuseEvent
+from hub.feedback import ship as ship_reuse_feedback
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.simulator import DirtyRates, simulate
 from hub.storage import table_uri
@@ -15,9 +18,10 @@ pytestmark = pytest.mark.spark
 
 # The HTTP department is left out: it needs its service running, and adds nothing here.
 DEPARTMENTS = ("market_regulation", "food_drug", "human_resources", "health")
-SUBJECT_TABLES = ("subject_profile", "material_registry", "supervision_alert")
-# The throughput marts are built from the case facts, which are kept up to date incrementally.
-FACT_TABLES = ("case_facts", "throughput_daily", "throughput_monthly")
+SUBJECT_TABLES = ("subject_profile", "material_registry", "supervision_alert", "case_progress")
+# The throughput marts are built from the case facts, which are kept up to date incrementally, and
+# the windows' reuse events, which are not kept in them.
+FACT_TABLES = ("case_facts", "throughput_daily", "throughput_monthly", "reuse_feedback_monthly")
 MORNING = dt.datetime(2026, 11, 26, 10, 0, tzinfo=DISTRICT_TIMEZONE)
 AFTERNOON = dt.datetime(2026, 11, 26, 15, 0, tzinfo=DISTRICT_TIMEZONE)
 
@@ -44,6 +48,43 @@ def _snapshot(
     }
 
 
+def _ship_reuse_events(spark: SparkSession, settings: Settings) -> None:
+    """A window's word on three of the cases built so far: two copies accepted, one rejected."""
+    cases = (
+        spark.read.format("delta")
+        .load(table_uri(settings, "gold", "case_facts"))
+        .orderBy("department", "case_id")
+        .select("department", "case_id", "subject_id", "item_code")
+        .limit(3)
+        .collect()
+    )
+    journal = AuditJournal.for_kind(settings, REUSE_FEEDBACK)
+    for number, (case, decision) in enumerate(zip(cases, ("accepted", "accepted", "rejected"), strict=True)):
+        journal.append(
+            ReuseEvent(
+                event_id=f"event-{number}",
+                recorded_at=AFTERNOON.astimezone(dt.UTC),
+                occurred_at=MORNING.astimezone(dt.UTC),
+                request_id=f"request-{number}",
+                client_id=f"{case.department}-client",
+                department=case.department,
+                purpose="approval_handling",
+                subject_id=case.subject_id,
+                item_code=case.item_code,
+                case_id=case.case_id,
+                material_id=f"M-{number}",
+                material_type="id_card_copy",
+                issuing_department="market_regulation",
+                sha256=f"{number:064x}",
+                decision=decision,
+                reason="illegible" if decision == "rejected" else None,
+                note=None,
+            )
+        )
+    journal.close()
+    assert ship_reuse_feedback(settings).rows == 3
+
+
 def _last_operation(spark: SparkSession, uri: str) -> str:
     (last,) = spark.sql(f"DESCRIBE HISTORY delta.`{uri}` LIMIT 1").collect()
     return str(last["operation"])
@@ -62,8 +103,10 @@ def test_incremental_build_equals_a_full_rebuild(
     before = _snapshot(spark, settings)
     facts_before = _snapshot(spark, settings, FACT_TABLES)
 
-    # The next day's records arrive: new subjects, and decisions on cases of earlier ones.
+    # The next day's records arrive: new subjects, and decisions on cases of earlier ones; windows
+    # report what they did with copies on file for cases of the first day.
     _load(settings, first_day + dt.timedelta(days=1))
+    _ship_reuse_events(spark, settings)
     later = pipeline.build_gold(settings, AFTERNOON)
     assert later["mode"] == "incremental"
     assert 0 < later["subjects_rebuilt"] < later["subjects"]
@@ -81,3 +124,4 @@ def test_incremental_build_equals_a_full_rebuild(
     pipeline.build_marts(settings, AFTERNOON, rebuild=True)
     assert _last_operation(spark, facts_uri) == "WRITE"
     assert _snapshot(spark, settings, FACT_TABLES) == incremental_facts
+    assert len(incremental_facts["reuse_feedback_monthly"]) == 1

@@ -11,7 +11,12 @@ from jobs.departments import load_mappings
 from jobs.silver import conform, nested_records, split_by_rules
 from quality.contracts import load_code_lists, load_contract
 from quality.row_rules import MissingReferenceDataError, compile_row_rules
-from tests.spark.bronze_records import GOOD_FOOD_DRUG_RECORD, case_reference_data, food_drug_bronze
+from tests.spark.bronze_records import (
+    CASE_CODE_KEY,
+    GOOD_FOOD_DRUG_RECORD,
+    case_reference_data,
+    food_drug_bronze,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -97,7 +102,9 @@ def test_every_rule_catches_its_planted_rows(spark: SparkSession) -> None:
     bronze = food_drug_bronze(
         spark, [row for _, row in records], [f"file:///{rule_id or 'good'}" for rule_id, _ in records]
     )
-    split = split_by_rules(conform(bronze, load_mappings()["food_drug"], contract), rules, contract)
+    split = split_by_rules(
+        conform(bronze, load_mappings()["food_drug"], contract, hash_key=CASE_CODE_KEY), rules, contract
+    )
 
     caught = {int(r["_source_line"]): set(r["rule_ids"]) for r in split.quarantined.collect()}
     for line, (rule_id, _) in enumerate(records, start=1):

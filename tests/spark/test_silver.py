@@ -1,11 +1,14 @@
 """Conform and quarantine on tiny hand-made bronze frames."""
 
+import hashlib
+import hmac
 import json
 
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from jobs.case_progress import secret_paths
 from jobs.departments import load_mappings
 from jobs.silver import conform, records_of, source_schema, split_by_rules, with_raw_records
 from quality.contracts import CONTRACTS_DIR, load_code_lists, load_contract
@@ -16,7 +19,13 @@ from quality.row_rules import (
     tag_violations,
 )
 from quality.spark_schema import spark_schema
-from tests.spark.bronze_records import GOOD_FOOD_DRUG_RECORD, case_reference_data, food_drug_bronze
+from tests.spark.bronze_records import (
+    BRONZE_SCHEMA,
+    CASE_CODE_KEY,
+    GOOD_FOOD_DRUG_RECORD,
+    case_reference_data,
+    food_drug_bronze,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -36,6 +45,7 @@ def test_bad_rows_are_quarantined_with_every_rule_they_break(spark: SparkSession
         food_drug_bronze(spark, [GOOD, bad_id_and_channel, decided_before_received, unparsable_time]),
         load_mappings()["food_drug"],
         contract,
+        hash_key=CASE_CODE_KEY,
     )
     split = split_by_rules(
         conformed, compile_row_rules(contract, load_code_lists(), case_reference_data(spark)), contract
@@ -72,9 +82,36 @@ def test_every_contract_compiles_to_row_rules_that_spark_can_plan(spark: SparkSe
 
 def test_conformed_rows_have_the_contract_schema(spark: SparkSession) -> None:
     contract = load_contract("case")
-    conformed = conform(food_drug_bronze(spark, [GOOD]), load_mappings()["food_drug"], contract)
+    conformed = conform(
+        food_drug_bronze(spark, [GOOD]), load_mappings()["food_drug"], contract, hash_key=CASE_CODE_KEY
+    )
     types = [(f.name, f.dataType) for f in conformed.select(*contract.field_names).schema]
     assert types == [(f.name, f.dataType) for f in spark_schema(contract)]
+
+
+def test_the_verification_code_is_kept_only_as_its_hmac(spark: SparkSession) -> None:
+    """Spark's HMAC, built from two plain sha2 calls, equals Python's hmac module on the code as
+    the applicant would type it (upper case, no hyphen), and the clear code is in no column."""
+    lower_case_hyphenated = GOOD | {"caseNo": "SY2", "receipt": {"queryCode": " k7mq-3z9p "}}
+    no_code = GOOD | {"caseNo": "SY3", "receipt": None}
+    conformed = conform(
+        food_drug_bronze(spark, [GOOD, lower_case_hyphenated, no_code]),
+        load_mappings()["food_drug"],
+        load_contract("case"),
+        hash_key=CASE_CODE_KEY,
+    )
+    # Bronze's own text stays beside the conformed columns until the split drops it.
+    rows = {r["case_id"]: r.asDict() for r in conformed.drop("record").collect()}
+    expected = hmac.new(CASE_CODE_KEY, b"K7MQ3Z9P", hashlib.sha256).hexdigest()
+    assert rows["SY1"]["verification_code_hmac"] == expected
+    assert rows["SY2"]["verification_code_hmac"] == expected
+    assert rows["SY3"]["verification_code_hmac"] is None
+    assert not any("3z9p" in str(v).lower() for row in rows.values() for v in row.values())
+
+
+def test_a_contract_with_a_keyed_hash_needs_the_key(spark: SparkSession) -> None:
+    with pytest.raises(ValueError, match="needs the key"):
+        conform(food_drug_bronze(spark, [GOOD]), load_mappings()["food_drug"], load_contract("case"))
 
 
 def test_held_rows_get_their_raw_record_back_from_bronze(spark: SparkSession) -> None:
@@ -87,7 +124,9 @@ def test_held_rows_get_their_raw_record_back_from_bronze(spark: SparkSession) ->
 
     case = load_contract("case")
     case_rules = compile_row_rules(case, load_code_lists(), case_reference_data(spark))
-    held_case = split_by_rules(conform(records_of(bronze, mapping, "case"), mapping, case), case_rules, case)
+    held_case = split_by_rules(
+        conform(records_of(bronze, mapping, "case"), mapping, case, hash_key=CASE_CODE_KEY), case_rules, case
+    )
     (case_row,) = with_raw_records(held_case.quarantined, bronze, {}, broadcast=False).collect()
     assert json.loads(case_row["raw_record"]) == second
 
@@ -107,6 +146,59 @@ def test_held_rows_get_their_raw_record_back_from_bronze(spark: SparkSession) ->
     assert material_row["rule_ids"] == ["material.material_type.code_list"]
     assert json.loads(material_row["raw_record"]) == {"parent": second, "element": unknown_type}
     assert (material_row["_source_line"], material_row["contract"]) == (2, "material")
+
+
+def test_a_held_record_keeps_the_codes_hmac_not_the_code_and_a_replay_gets_the_same_hmac(
+    spark: SparkSession,
+) -> None:
+    """The quarantine is past bronze: the code in a held case record's text, and in the parent of a
+    held material, is replaced by its HMAC, which conforming the text again (a replay) keeps."""
+    mappings = load_mappings()
+    mapping = mappings["food_drug"]
+    secrets = secret_paths(mappings)
+    assert secrets["food_drug"] == "receipt.queryCode"
+    assert secrets["market_regulation"] == "查询码"
+    unknown_type = GOOD["materials"][0] | {"id": "SY2-02", "type": "fax_of_id"}
+    held_record = GOOD | {"caseNo": "SY2", "channel": "FAX", "materials": [unknown_type]}
+    bronze = food_drug_bronze(spark, [GOOD, held_record])
+    expected = hmac.new(CASE_CODE_KEY, b"K7MQ3Z9P", hashlib.sha256).hexdigest()
+
+    case = load_contract("case")
+    case_rules = compile_row_rules(case, load_code_lists(), case_reference_data(spark))
+    held_case = split_by_rules(
+        conform(records_of(bronze, mapping, "case"), mapping, case, hash_key=CASE_CODE_KEY), case_rules, case
+    )
+    (case_row,) = with_raw_records(
+        held_case.quarantined, bronze, {}, broadcast=False, secrets=secrets, hash_key=CASE_CODE_KEY
+    ).collect()
+    assert json.loads(case_row["raw_record"]) == held_record | {"receipt": {"queryCode": f"hmac:{expected}"}}
+
+    material = load_contract("material")
+    cases = spark.createDataFrame(
+        [("food_drug", "SY1"), ("food_drug", "SY2")], "department string, case_id string"
+    )
+    held_material = split_by_rules(
+        conform(records_of(bronze, mapping, "material"), mapping.for_contract("material"), material),
+        compile_row_rules(material, load_code_lists(), {"case": cases}),
+        material,
+    )
+    (material_row,) = with_raw_records(
+        held_material.quarantined,
+        bronze,
+        {"food_drug": "materials"},
+        broadcast=True,
+        secrets=secrets,
+        hash_key=CASE_CODE_KEY,
+    ).collect()
+    assert "3z9p" not in material_row["raw_record"].lower()
+    assert json.loads(material_row["raw_record"])["parent"]["receipt"] == {"queryCode": f"hmac:{expected}"}
+
+    # A replay conforms the held text: the HMAC comes back as it was, not hashed again.
+    replayed = spark.createDataFrame(
+        [("food_drug", "b1", case_row["raw_record"], "file:///x.jsonl", 2)], BRONZE_SCHEMA
+    )
+    (again,) = conform(replayed, mapping, case, hash_key=CASE_CODE_KEY).collect()
+    assert again["verification_code_hmac"] == expected
 
 
 def test_a_path_mapped_as_a_value_and_as_an_object_is_refused() -> None:

@@ -193,6 +193,29 @@ def test_audit_ship_moves_the_sealed_journal_to_the_lake_once(own_home: Settings
     ]
 
 
+def test_feedback_ship_moves_the_reuse_events_to_their_own_table_once_each(own_home: Settings) -> None:
+    from deltalake import DeltaTable
+
+    from hub.audit import ACCESS_LOG, AuditJournal
+    from hub.feedback import REUSE_EVENT, REUSE_FEEDBACK
+    from hub.storage import delta_rs_location
+    from tests.unit.test_feedback_journal import reuse_event
+
+    journal = AuditJournal.for_kind(own_home, REUSE_FEEDBACK)
+    event = reuse_event()
+    journal.append_all([event, reuse_event(event.event_id, decision="rejected"), reuse_event()])
+    journal.close()
+
+    shipped = CliRunner().invoke(app, ["feedback", "ship"])
+    assert shipped.exit_code == 0, shipped.output
+    assert "2 records from 1 segments shipped; 0 segments still open" in shipped.output
+    location, options = delta_rs_location(own_home, *REUSE_EVENT)
+    assert DeltaTable(location, storage_options=options).to_pyarrow_table().num_rows == 2
+    # The audit's table is another: nothing reached it.
+    audit_location, _ = delta_rs_location(own_home, *ACCESS_LOG)
+    assert not DeltaTable.is_deltatable(audit_location, storage_options=options)
+
+
 def test_failures_lists_the_recorded_task_failures_newest_first(own_home: Settings) -> None:
     from hub.task_failures import TaskFailure, record_task_failure
 
