@@ -25,6 +25,11 @@ CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 .PHONY: demo test bench lint setup jars minio chromium clean
 
+# The lakehouse benchmark's volumes, in cases: `make bench BENCH_CASES="100000 1000000 10000000"`
+# adds 10M (many hours on 2 cores; give it BENCH_DRIVER_MEMORY to suit). 1M needed 8 GB (4 ran out).
+BENCH_CASES ?= 100000 1000000
+BENCH_DRIVER_MEMORY ?= 8g
+
 demo: setup
 	$(BIN)/hub demo
 
@@ -34,9 +39,12 @@ test: setup $(MINIO_BIN) $(CHROMIUM) $(CJK_FONT) lint
 bench: setup
 	$(BIN)/python -m bench.validation --rows 1000000
 	$(BIN)/python -m bench.simulator --cases-per-day 10000 --small-days 30 --large-days 90
-	# 100,000 cases a working day: 70 batches, as many as 100,000 cases at 10,000 a day, so the
-	# two volumes differ in data only (bronze costs the same per batch whatever its size).
-	HUB_SPARK_DRIVER_MEMORY=8g $(BIN)/python -m bench.lakehouse --cases 1000000 --cases-per-day 100000
+	# A tenth of the volume a working day: 70 batches at every volume, so the volumes differ in data
+	# only (bronze costs the same per batch whatever its size).
+	for cases in $(BENCH_CASES); do \
+	  HUB_SPARK_DRIVER_MEMORY=$(BENCH_DRIVER_MEMORY) $(BIN)/python -m bench.lakehouse --cases $$cases --cases-per-day $$((cases / 10)) \
+	    || exit 1; \
+	done
 	# The serving benchmark's load tool, Debian's wrk (installed as root, as the rest of the system).
 	command -v wrk >/dev/null || apt-get install -y wrk
 	$(BIN)/python -m bench.serving --subjects 100000

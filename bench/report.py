@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -12,13 +13,16 @@ README = REPO_ROOT / "README.md"
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
-def table() -> str:
+def results() -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(RESULTS_DIR.glob("*.json"))]
+
+
+def table(runs: list[dict[str, Any]]) -> str:
     lines = [
         "| benchmark | volume | floor | measured | ratio to floor | target |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
-    for path in sorted(RESULTS_DIR.glob("*.json")):
-        r = json.loads(path.read_text())
+    for r in runs:
         if r["benchmark"] == "row_rule_validation":
             lines.append(
                 f"| row-rule validation ({r['rules']} rules), overhead over read+write Delta "
@@ -96,10 +100,51 @@ def new_version_note(r: dict[str, Any]) -> str:
     )
 
 
+def _grew(small: float, large: float) -> str:
+    return f"x{large / small:.2f}"
+
+
+def growth_table(runs: list[dict[str, Any]]) -> str:
+    """How each benchmark's cost grows from one volume to the next one measured: the volume's
+    factor beside the floor's and the measured figure's (a factor under the volume's is cost that
+    does not grow with the data)."""
+    lines = [
+        "| benchmark | from | to | volume grew | floor grew | measured grew |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    lakehouse = sorted(
+        (r for r in runs if r["benchmark"] == "lakehouse_build" and r.get("complete", True)),
+        key=lambda r: r["cases_in_silver"],
+    )
+    for small, large in itertools.pairwise(lakehouse):
+        lines.append(
+            f"| lakehouse build | {small['cases_in_silver']:,} cases | {large['cases_in_silver']:,} cases "
+            f"| {_grew(small['cases_in_silver'], large['cases_in_silver'])} "
+            f"| {_grew(small['floor_seconds_median'], large['floor_seconds_median'])} "
+            f"| full build {_grew(small['full_build_seconds_median'], large['full_build_seconds_median'])}, "
+            f"1% increment {_grew(small['increment_seconds_median'], large['increment_seconds_median'])} |"
+        )
+    serving = sorted((r for r in runs if r["benchmark"] == "subject_serving"), key=lambda r: r["subjects"])
+    for small, large in itertools.pairwise(serving):
+        cpu = [r["endpoint"]["cpu_ms_per_request"] for r in (small, large)]
+        rate = [r["endpoint"]["requests_per_second"] for r in (small, large)]
+        memory = [r["api_memory_mb"]["ready"]["peak_rss_mb"] for r in (small, large)]
+        floor = [r["floor"]["requests_per_second"] for r in (small, large)]
+        lines.append(
+            f"| `GET /v1/subjects/{{id}}` | {small['subjects']:,} subjects | {large['subjects']:,} subjects "
+            f"| {_grew(small['subjects'], large['subjects'])} | requests a second {_grew(*floor)} "
+            f"| requests a second {_grew(*rate)}, CPU a request {_grew(*cpu)}, "
+            f"resident memory {_grew(*memory)} |"
+        )
+    return "\n".join(lines)
+
+
 def update_readme() -> None:
+    runs = results()
     text = README.read_text(encoding="utf-8")
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    README.write_text(text[:start] + "\n" + table() + "\n" + text[end:], encoding="utf-8")
+    rendered = f"{table(runs)}\n\nHow cost grows with size:\n\n{growth_table(runs)}"
+    README.write_text(text[:start] + "\n" + rendered + "\n" + text[end:], encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Faults of real operation, each followed by a check that nothing was lost and nothing doubled:
-a build killed with SIGKILL (its JVM too) in the middle of its Delta writes and run again, a
-department delivering the same export twice, and Airflow tasks that fail after part of their
-work and are retried.
+a build killed with SIGKILL (its JVM too) in the middle of its bronze writes, run again and killed
+in the middle of its silver writes, then run to the end; and a department delivering the same
+export twice. Airflow tasks that fail right after a commit and are retried are part of the
+end-to-end scenario (tests/integration/test_end_to_end.py), which checks every count afterwards.
 
 One small simulated day, landed and built once cleanly in a home of its own, is the reference a
 killed-and-resumed build must equal.
@@ -23,12 +24,10 @@ from typing import Any
 
 import pytest
 
-from hub.airflow_runner import run_asset_triggered, run_ingestion
 from hub.settings import DISTRICT_TIMEZONE, Settings, get_settings
 from hub.simulator import DirtyRates, simulate
 from hub.storage import read_table_rows
 from jobs import pipeline
-from jobs.departments import load_mappings
 from quality.contracts import load_contract
 
 pytestmark = pytest.mark.integration
@@ -175,22 +174,24 @@ def _killed_at(
     return subprocess.CompletedProcess(process.args, process.returncode, b"", stderr)
 
 
-@pytest.mark.parametrize(
-    "first_commit",
-    [("bronze", "case_record"), ("silver", "case")],
-    ids=["during-bronze", "during-silver"],
-)
+# Where the kills fall: the first run is killed while it writes bronze, the run after it while it
+# writes silver (its bronze now half there), so the last run resumes from both at once.
+KILL_POINTS = (("bronze", "case_record"), ("silver", "case"))
+
+
 def test_a_build_killed_during_its_delta_writes_and_run_again_loses_and_doubles_nothing(
-    hub_settings: Settings, spark, reference: Lake, tmp_path: Path, first_commit: tuple[str, str]
+    hub_settings: Settings, spark, reference: Lake, tmp_path: Path
 ) -> None:
-    layer, table = first_commit
     settings = _home(hub_settings, tmp_path)
-    # One kill point per layer: somewhere in the second after the layer's first commit.
-    seed = f"{KILL_SEED}/{layer}"
-    delay = random.Random(seed).uniform(0.0, 1.0)
-    why = f"killed {delay:.2f} s after the first commit to {layer}/{table} (seed {seed!r}, HUB_FAULT_SEED)"
-    killed = _killed_at(settings, layer, table, delay)
-    assert killed.returncode == -signal.SIGKILL, why
+    kills = []
+    for layer, table in KILL_POINTS:
+        # One kill point per layer: somewhere in the second after the layer's first commit.
+        seed = f"{KILL_SEED}/{layer}"
+        delay = random.Random(seed).uniform(0.0, 1.0)
+        kills.append(f"{delay:.2f} s after the first commit to {layer}/{table} (seed {seed!r})")
+        killed = _killed_at(settings, layer, table, delay)
+        assert killed.returncode == -signal.SIGKILL, kills[-1]
+    why = f"killed {' and '.join(kills)}; HUB_FAULT_SEED sets the seeds"
 
     build_lake(settings)
 
@@ -230,52 +231,6 @@ def test_an_export_delivered_again_is_recorded_and_kept_apart_not_loaded_twice(
         assert incident["file"].startswith(f"{department}/{incident['batch_id']}/rejected/{next_day}/")
         # Nothing lost: the second delivery is kept, byte for byte, apart from what bronze reads.
         assert (settings.local_landing_dir / incident["file"]).read_bytes() == resent[department]
-
-
-# A day no other test of the session's Airflow home lands.
-RETRIED_DAY = dt.date(2026, 11, 6)
-RETRIED_DEPARTMENT = "food_drug"
-
-
-def test_airflow_tasks_failing_after_a_commit_are_retried_without_doubling_anything(
-    airflow_configured: Settings, spark, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = airflow_configured
-    simulate(settings, RETRIED_DAY, seed=SEED, cases_per_day=CASES_PER_DAY, dirty=DIRTY)
-    export = settings.sources_dir / RETRIED_DEPARTMENT / f"{RETRIED_DAY}" / "cases.jsonl"
-    sent = export.read_text(encoding="utf-8").count("\n")
-    assert sent > 0
-    # load_bronze fails once right after its bronze commit, conform_silver right after silver/case's.
-    monkeypatch.setenv("HUB_FAULT_ONCE", "bronze/case_record,silver/case")
-    get_settings.cache_clear()
-    try:
-        assert run_ingestion(settings, RETRIED_DEPARTMENT, RETRIED_DAY) == "success"
-        assert run_asset_triggered(settings) == {"build_lakehouse": "success"}
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
-    fired = sorted(p.name for p in (settings.home / "faults").iterdir())
-    assert fired == ["bronze__case_record", "silver__case"], "a fault was not injected"
-
-    batch_id = f"{RETRIED_DEPARTMENT}-{RETRIED_DAY:%Y%m%d}"
-    bronze = Counter(
-        (r["_source_sha256"], r["_source_line"])
-        for r in _table(settings, "bronze", "case_record")
-        if r["_batch_id"] == batch_id
-    )
-    assert sum(bronze.values()) == len(bronze) == sent, "bronze lost or doubled the retried batch's records"
-    cases = Counter(tuple(r[k] for k in _keys("case")) for r in _table(settings, "silver", "case"))
-    assert [key for key, n in cases.items() if n > 1] == []
-    reconciled = Counter(
-        (r["contract"], r["rows_in"], r["rows_valid"], r["rows_quarantined"])
-        for r in _table(settings, *pipeline.RECONCILIATION)
-        if r["batch_id"] == batch_id
-    )
-    assert sorted(c for c, *_ in reconciled) == sorted(
-        n for n in pipeline.SILVER_CONTRACTS if n in {"case", *load_mappings()[RETRIED_DEPARTMENT].nested}
-    ), "a contract's reconciliation is missing or written twice"
-    assert all(n == 1 and rows_in == valid + held for (_, rows_in, valid, held), n in reconciled.items())
-    assert {c: rows_in for c, rows_in, *_ in reconciled}["case"] == sent
 
 
 if __name__ == "__main__":
