@@ -106,13 +106,14 @@ def _unauthorized(reason: str, invalid_token: bool) -> HTTPException:
 
 
 async def get_caller(
-    request: Request,
-    authorization: Annotated[str | None, Security(client_credentials_scheme)],
-    tokens: AccessTokensDep,
+    request: Request, authorization: Annotated[str | None, Security(client_credentials_scheme)]
 ) -> Caller:
     scheme, token = get_authorization_scheme_param(authorization)
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("a bearer token is required: Authorization: Bearer <token>", invalid_token=False)
+    # Read here, not declared as a dependency: each one costs FastAPI a resolution on every
+    # request to the subject routes, the API's busiest.
+    tokens: AccessTokens = request.app.state.access_tokens
     try:
         caller = await tokens.authenticate_async(token)
     except InvalidTokenError as error:
@@ -146,11 +147,13 @@ PurposeQuery = Annotated[
 ]
 
 
-async def get_access(caller: CallerDep, purpose: PurposeQuery, grants: CachedGrantsDep) -> Access:
+async def get_access(request: Request, caller: CallerDep, purpose: PurposeQuery) -> Access:
     """The caller's department, the purpose it states, and its grants active for that purpose now."""
     if purpose not in purposes():
         known = ", ".join(sorted(purposes()))
         raise HTTPException(status_code=422, detail=f"unknown purpose {purpose!r}; state one of: {known}")
+    # Read here, not declared as a dependency: see get_caller.
+    grants: CachedGrants = request.app.state.cached_grants
     return Access.at(caller.department, purpose, await grants.get_async(caller.department), utc_now())
 
 
