@@ -70,14 +70,26 @@ def _shape_of(field: FieldInfo) -> Shape | None:
 
 
 @cache
-def model_shape(model: type[BaseModel]) -> Callable[[Mapping[str, Any] | None], dict[str, Any] | None]:
+def model_shape(model: type[BaseModel]) -> Callable[[Mapping[str, Any] | None], Mapping[str, Any] | None]:
     """What makes a dict holding `model`'s fields into the dict its JSON is written from."""
-    shapes = [(name, _shape_of(field)) for name, field in model.model_fields.items()]
+    order = tuple(model.model_fields)
+    fields = model.model_fields.items()
+    shapes = [(name, field_shape) for name, field in fields if (field_shape := _shape_of(field))]
 
-    def shape(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    def shape(data: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
         if data is None:
             return None
-        return {name: data[name] if served is None else served(data[name]) for name, served in shapes}
+        # A dict of just the model's fields in its order is not built again: the access policy
+        # builds most of a profile's dicts so. The one given is never changed.
+        if not isinstance(data, dict) or tuple(data) != order:
+            served = {name: data[name] for name in order}
+        elif shapes:
+            served = data.copy()
+        else:
+            return data
+        for name, to_served in shapes:
+            served[name] = to_served(served[name])
+        return served
 
     return shape
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from typing import Any
 
@@ -87,6 +88,18 @@ def test_the_body_is_what_the_validated_model_dumps(row: str, caller: str) -> No
     data = visible | {"gold_version": 7}
     expected = SubjectProfilePublic.model_validate(data).model_dump_json().encode()
     assert model_json(SubjectProfilePublic, data) == expected
+
+
+def test_dicts_in_another_order_or_with_more_keys_are_written_as_the_model_and_left_as_they_were() -> None:
+    visible = visible_profile(ROWS["person"], CALLERS["other, masked grant"])
+    # `returned` is a key the model does not have; the items reversed and given one more.
+    visible["cases"] = [dict(reversed(case.items())) | {"source": "x"} for case in visible["cases"]]
+    visible["materials_on_file"] = [dict(reversed(m.items())) for m in visible["materials_on_file"]]
+    data = visible | {"gold_version": 7}
+    before = copy.deepcopy(data)
+    expected = SubjectProfilePublic.model_validate(data).model_dump_json().encode()
+    assert model_json(SubjectProfilePublic, data) == expected
+    assert data == before
 
 
 def test_the_callers_see_masked_and_withheld_values() -> None:
