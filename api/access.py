@@ -29,7 +29,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property, lru_cache
 from typing import Any, Literal, cast
 
 from pydantic import BaseModel
@@ -164,7 +164,8 @@ def _contract_fields(sources: Iterable[str]) -> list[Field]:
     return fields
 
 
-@dataclass(frozen=True)
+# Compared and hashed as itself: the views of its items are cached by it (`_item_view`).
+@dataclass(frozen=True, eq=False)
 class ListPolicy:
     owner: str
     fields: Mapping[str, FieldRule]
@@ -258,6 +259,28 @@ def catalogue_is_open() -> bool:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """What a caller's verdict on a value depends on besides the value's rule and owner: its
+    department, whether it holds a grant for the purpose, and whether one of those lets personal
+    data through unmasked. Callers of one standing are given the same of every value."""
+
+    department: str
+    granted: bool
+    unmasked: bool
+
+    def verdict(self, rule: FieldRule, owner: str | None) -> Verdict:
+        if owner is not None and owner == self.department:
+            return "shown"
+        if rule.sharing_class == "not_shared":
+            return "not_shared"
+        if rule.sharing_class == "conditional" and not self.granted:
+            return "conditional"
+        if rule.personal_data and not self.unmasked:
+            return "masked"
+        return "shown"
+
+
+@dataclass(frozen=True)
 class Access:
     """A caller's standing for one request: its department, the purpose it stated, and the grants
     it holds that are active for that purpose."""
@@ -270,20 +293,31 @@ class Access:
     def at(cls, department: str, purpose: str, grants: Iterable[Grant], now: dt.datetime) -> Access:
         return cls(department, purpose, active_grants(grants, department, purpose, now))
 
+    @cached_property
+    def standing(self) -> Standing:
+        return Standing(self.department, bool(self.grants), any(g.unmasked for g in self.grants))
+
     @property
     def unmasked(self) -> bool:
-        return any(g.unmasked for g in self.grants)
+        return self.standing.unmasked
 
     def verdict(self, rule: FieldRule, owner: str | None) -> Verdict:
-        if owner is not None and owner == self.department:
-            return "shown"
-        if rule.sharing_class == "not_shared":
-            return "not_shared"
-        if rule.sharing_class == "conditional" and not self.grants:
-            return "conditional"
-        if rule.personal_data and not self.unmasked:
-            return "masked"
-        return "shown"
+        return self.standing.verdict(rule, owner)
+
+
+# An item field as a caller of one standing is given it in items of one owner: the field, its path
+# in the report, the verdict and the mask.
+FieldView = tuple[str, str, Verdict, Masker]
+
+
+@lru_cache(maxsize=4096)
+def _item_view(name: str, policy: ListPolicy, owner: str | None, standing: Standing) -> tuple[FieldView, ...]:
+    """Decided once per list, owner and standing, not for each value of each item: a profile holds
+    dozens of items, and their owners and the callers' standings are few."""
+    return tuple(
+        (key, f"{name}.{key}", standing.verdict(rule, owner), rule.mask)
+        for key, rule in policy.fields.items()
+    )
 
 
 def _masked(value: Any, mask: Masker) -> Any:
@@ -330,11 +364,23 @@ class Viewer:
         return None
 
     def item(self, name: str, policy: ListPolicy, item: Mapping[str, Any]) -> dict[str, Any]:
+        # What `value` does, with the verdicts decided beforehand (`_item_view`).
         owner = item.get(policy.owner)
-        return {
-            key: self.value(f"{name}.{key}", rule, owner, item.get(key))
-            for key, rule in policy.fields.items()
-        }
+        visible = {}
+        for key, path, verdict, mask in _item_view(name, policy, owner, self.access.standing):
+            value = item.get(key)
+            if value is not None and value != []:
+                if verdict == "shown":
+                    self.returned.add(path)
+                elif verdict == "masked":
+                    self.masked.add(path)
+                    self.returned.add(path)
+                    value = _masked(value, mask)
+                else:
+                    self.withheld[(path, owner, verdict)] += 1
+                    value = None
+            visible[key] = value
+        return visible
 
     def identity(self, policy: SharingPolicy, entry: Mapping[str, Any]) -> dict[str, Any] | None:
         attribute = entry["field"]

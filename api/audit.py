@@ -247,9 +247,10 @@ class AuditMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-async def pending_audit(request: Request) -> PendingAudit:
+def audit_of(scope: Scope) -> PendingAudit:
+    """The request's pending audit, which `AuditMiddleware` put in its scope."""
     try:
-        pending: PendingAudit = request.scope[SCOPE_KEY]
+        pending: PendingAudit = scope[SCOPE_KEY]
     except KeyError as error:
         # Serving subject data unaudited is worse than not serving it.
         raise RuntimeError(
@@ -258,18 +259,24 @@ async def pending_audit(request: Request) -> PendingAudit:
     return pending
 
 
+async def pending_audit(request: Request) -> PendingAudit:
+    return audit_of(request.scope)
+
+
 AuditDep = Annotated[PendingAudit, Depends(pending_audit)]
 
 
 class SubjectAccess:
     """A route dependency that marks a request for the audit as an access to subject data, once
-    its caller is known. Declared in the route's `dependencies`, it runs before the route's own
-    parameters are read, so a request refused for its purpose or subject id is audited too."""
+    its caller is known, and gives the route the request's `PendingAudit`. Declared in the route's
+    `dependencies` or as its first parameter, it runs before the route's other parameters are read,
+    so a request refused for its purpose or subject id is audited too."""
 
     def __init__(self, endpoint: str) -> None:
         self.endpoint = endpoint
 
-    async def __call__(self, request: Request, caller: CallerDep, pending: AuditDep) -> None:
+    async def __call__(self, request: Request, caller: CallerDep) -> PendingAudit:
+        pending = audit_of(request.scope)
         pending.caller = caller
         pending.endpoint = self.endpoint
         # As sent; the route replaces it with the normalised id once it is checked.
@@ -277,3 +284,4 @@ class SubjectAccess:
         pending.purpose = _sent(request.query_params.get("purpose"))
         if pending.purpose not in purposes():
             pending.outcome = "invalid_purpose"
+        return pending

@@ -84,16 +84,6 @@ CredentialRegistryDep = Annotated[CredentialRegistry, Depends(get_credential_reg
 AccessTokensDep = Annotated[AccessTokens, Depends(get_access_tokens)]
 CachedGrantsDep = Annotated[CachedGrants, Depends(get_cached_grants)]
 
-# Declares the client credentials flow in the OpenAPI document (so /docs can fetch a token); the
-# header itself is checked in get_caller, which answers a missing token in the API's own shape.
-client_credentials_scheme = OAuth2(
-    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/v1/token", scopes={})),
-    scheme_name="departmentClient",
-    description="A department's client id and secret (`hub credentials create`) exchanged at "
-    "`POST /v1/token` for a short-lived bearer token.",
-    auto_error=False,
-)
-
 
 def _unauthorized(reason: str, invalid_token: bool) -> HTTPException:
     # RFC 6750 §3: a request with no token gets the bare challenge; a bad token gets the error code.
@@ -105,24 +95,38 @@ def _unauthorized(reason: str, invalid_token: bool) -> HTTPException:
     return HTTPException(status_code=401, detail=reason, headers={"WWW-Authenticate": challenge})
 
 
-async def get_caller(
-    request: Request,
-    authorization: Annotated[str | None, Security(client_credentials_scheme)],
-    tokens: AccessTokensDep,
-) -> Caller:
-    scheme, token = get_authorization_scheme_param(authorization)
-    if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("a bearer token is required: Authorization: Bearer <token>", invalid_token=False)
-    try:
-        caller = await tokens.authenticate_async(token)
-    except InvalidTokenError as error:
-        raise _unauthorized(str(error), invalid_token=True) from error
-    # For the metrics and the request's log line, which count requests by department.
-    request.scope[CALLER_SCOPE_KEY] = caller
-    return caller
+class BearerCaller(OAuth2):
+    """The caller a request's bearer token names. As an OAuth2 scheme it declares the client
+    credentials flow in the OpenAPI document (so /docs can fetch a token); it answers a missing
+    token in the API's own shape. One dependency rather than a scheme and a function that reads
+    it: FastAPI resolves each dependency of the subject routes on every request, twice when two
+    others need it."""
+
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized(
+                "a bearer token is required: Authorization: Bearer <token>", invalid_token=False
+            )
+        # Read here, not declared as a dependency: see above.
+        tokens: AccessTokens = request.app.state.access_tokens
+        try:
+            caller = await tokens.authenticate_async(token)
+        except InvalidTokenError as error:
+            raise _unauthorized(str(error), invalid_token=True) from error
+        # For the metrics and the request's log line, which count requests by department.
+        request.scope[CALLER_SCOPE_KEY] = caller
+        return caller
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
+get_caller = BearerCaller(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/v1/token", scopes={})),
+    scheme_name="departmentClient",
+    description="A department's client id and secret (`hub credentials create`) exchanged at "
+    "`POST /v1/token` for a short-lived bearer token.",
+    auto_error=False,
+)
+CallerDep = Annotated[Caller, Security(get_caller)]
 
 
 def _purpose_description() -> str:
@@ -146,11 +150,13 @@ PurposeQuery = Annotated[
 ]
 
 
-async def get_access(caller: CallerDep, purpose: PurposeQuery, grants: CachedGrantsDep) -> Access:
+async def get_access(request: Request, caller: CallerDep, purpose: PurposeQuery) -> Access:
     """The caller's department, the purpose it states, and its grants active for that purpose now."""
     if purpose not in purposes():
         known = ", ".join(sorted(purposes()))
         raise HTTPException(status_code=422, detail=f"unknown purpose {purpose!r}; state one of: {known}")
+    # Read here, not declared as a dependency: see get_caller.
+    grants: CachedGrants = request.app.state.cached_grants
     return Access.at(caller.department, purpose, await grants.get_async(caller.department), utc_now())
 
 

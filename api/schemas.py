@@ -14,12 +14,12 @@ from hub.audit import AuditRecord
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
-def _in_district_time(value: dt.datetime) -> dt.datetime:
+def in_district_time(value: dt.datetime) -> dt.datetime:
     # Gold stores UTC instants; windows read local time. A naive value is already local.
     return value.astimezone(SHANGHAI) if value.tzinfo else value.replace(tzinfo=SHANGHAI)
 
 
-LocalDatetime = Annotated[dt.datetime, AfterValidator(_in_district_time)]
+LocalDatetime = Annotated[dt.datetime, AfterValidator(in_district_time)]
 
 
 SharingClass = Literal["unconditional", "conditional", "not_shared"]

@@ -51,78 +51,97 @@ def rows(table: Read) -> Rows:
     return [] if table is None else table.to_pylist()
 
 
-def _served_type(arrow_type: pa.DataType, unserved: frozenset[str]) -> pa.DataType:
-    """The type without the struct fields in `unserved`, its timestamps without their time zone."""
-    if pa.types.is_list(arrow_type):
-        return pa.list_(_served_type(arrow_type.value_type, unserved))
-    if pa.types.is_struct(arrow_type):
-        return pa.struct(
-            [
-                pa.field(f.name, _served_type(f.type, unserved), f.nullable)
-                for f in arrow_type
-                if f.name not in unserved
-            ]
-        )
-    if pa.types.is_timestamp(arrow_type) and arrow_type.tz is not None:
-        if arrow_type.tz not in ("UTC", "+00:00", "Etc/UTC"):
-            raise ValueError(f"a timestamp in {arrow_type.tz} where UTC is expected")
-        # The same instants: Arrow holds a timestamp as UTC whatever its zone.
-        return pa.timestamp(arrow_type.unit)
-    return arrow_type
-
-
+# Applied to a value as held (not None): the value the table holds.
 Fix = Callable[[Any], Any]
+# A served type, and the fix of its values (None: held as the table holds them).
+Served = tuple[pa.DataType, Fix | None]
+
+UNIX_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+UNIX_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+MICROSECONDS = {"s": 1_000_000, "ms": 1_000, "us": 1}
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else value.replace(tzinfo=dt.UTC)
+def _instant(unit: str) -> Fix:
+    factor = MICROSECONDS[unit]
+    delta = dt.timedelta
+    return lambda held: UNIX_EPOCH + delta(0, 0, held * factor)
 
 
-def _records_in_utc(item_type: pa.DataType) -> Fix | None:
-    """For a list of records whose timestamps are all top-level fields (the common shape), one
-    loop over the list: a call per value would cost more than the conversion it saves."""
-    if not pa.types.is_struct(item_type):
-        return None
-    stamps = [f.name for f in item_type if pa.types.is_timestamp(f.type)]
-    if not stamps or any(not pa.types.is_timestamp(f.type) and _in_utc(f.type) for f in item_type):
-        return None
+def _day(held: int) -> dt.date:
+    return dt.date.fromordinal(UNIX_EPOCH_ORDINAL + held)
 
-    def records(values: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-        for value in values or ():
+
+def _fields_fix(fixes: list[tuple[str, Fix]]) -> Fix:
+    def fields(value: dict[str, Any]) -> dict[str, Any]:
+        for name, fix in fixes:
+            held = value[name]
+            if held is not None:
+                value[name] = fix(held)
+        return value
+
+    return fields
+
+
+def _records_fix(fixes: list[tuple[str, Fix]]) -> Fix:
+    """For a list of records, one loop over the list: a call per record would cost more than the
+    fix of its few fields."""
+
+    def records(values: list[dict[str, Any] | None]) -> list[dict[str, Any] | None]:
+        for value in values:
             if value is not None:
-                for name in stamps:
-                    stamp = value[name]
-                    if stamp is not None:
-                        value[name] = stamp.replace(tzinfo=dt.UTC)
+                for name, fix in fixes:
+                    held = value[name]
+                    if held is not None:
+                        value[name] = fix(held)
         return values
 
     return records
 
 
-def _in_utc(arrow_type: pa.DataType) -> Fix | None:
-    """What gives a value of `arrow_type` (as `_served_type` made it) its UTC zone back; None when
-    it holds no timestamp."""
+def _served(arrow_type: pa.DataType, unserved: frozenset[str]) -> Served:
+    """How a value of `arrow_type` is held: without the struct fields in `unserved`, and its
+    timestamps and dates as the integers Arrow stores them as, made datetimes (in UTC) and dates
+    in Python. Arrow makes a datetime or a date several times slower than Python makes one from
+    the integer, and a profile holds dozens."""
     if pa.types.is_timestamp(arrow_type):
-        return _utc
+        if arrow_type.tz is not None and arrow_type.tz not in ("UTC", "+00:00", "Etc/UTC"):
+            raise ValueError(f"a timestamp in {arrow_type.tz} where UTC is expected")
+        if arrow_type.unit not in MICROSECONDS:
+            raise ValueError(f"a timestamp in {arrow_type.unit}, finer than a datetime holds")
+        # Arrow holds a timestamp as UTC whatever its zone; a naive one is taken as UTC too.
+        return pa.int64(), _instant(arrow_type.unit)
+    if pa.types.is_date32(arrow_type):
+        return pa.int32(), _day
     if pa.types.is_list(arrow_type):
-        records = _records_in_utc(arrow_type.value_type)
-        item = None if records is not None else _in_utc(arrow_type.value_type)
-        if item is None:
-            return records
-        return lambda values: None if values is None else [item(v) for v in values]
+        return _served_list(arrow_type, unserved)
     if pa.types.is_struct(arrow_type):
-        fixes = [(f.name, fix) for f in arrow_type if (fix := _in_utc(f.type)) is not None]
-        if not fixes:
-            return None
+        fields, fixes = _struct_fixes(arrow_type, unserved)
+        return pa.struct(fields), _fields_fix(fixes) if fixes else None
+    return arrow_type, None
 
-        def struct(value: dict[str, Any] | None) -> dict[str, Any] | None:
-            if value is not None:
-                for name, fix in fixes:
-                    value[name] = fix(value[name])
-            return value
 
-        return struct
-    return None
+def _served_list(arrow_type: pa.ListType, unserved: frozenset[str]) -> Served:
+    item_type, item_fix = _served(arrow_type.value_type, unserved)
+    if item_fix is None:
+        return pa.list_(item_type), None
+    if pa.types.is_struct(item_type):
+        _, item_fixes = _struct_fixes(arrow_type.value_type, unserved)
+        return pa.list_(item_type), _records_fix(item_fixes)
+    return pa.list_(item_type), lambda values: [None if v is None else item_fix(v) for v in values]
+
+
+def _struct_fixes(
+    arrow_type: pa.StructType, unserved: frozenset[str]
+) -> tuple[list[pa.Field], list[tuple[str, Fix]]]:
+    fields, fixes = [], []
+    for f in arrow_type:
+        if f.name in unserved:
+            continue
+        served_type, fix = _served(f.type, unserved)
+        fields.append(pa.field(f.name, served_type, f.nullable))
+        if fix is not None:
+            fixes.append((f.name, fix))
+    return fields, fixes
 
 
 class ArrowRows(Mapping[str, dict[str, Any]]):
@@ -130,29 +149,31 @@ class ArrowRows(Mapping[str, dict[str, Any]]):
 
     Held as Arrow, a million nested gold rows take a fraction of the memory and of the load time
     that a million Python dicts would, and a request needs only its own row. Struct fields named in
-    `unserved` (lineage no route serves) are left out. Timestamps are held without their zone and
-    given UTC back in Python: Arrow makes a zoned datetime several times slower than a naive one,
-    and a profile holds dozens.
+    `unserved` (lineage no route serves) are left out. Timestamps and dates are held as integers
+    and made datetimes (in UTC) and dates in Python (`_served`).
     """
 
     def __init__(self, table: pa.Table, key: str, unserved: frozenset[str] = frozenset()) -> None:
-        schema = pa.schema(
-            [pa.field(f.name, _served_type(f.type, unserved), f.nullable) for f in table.schema]
-        )
-        self._batches = table.cast(schema).to_batches()
-        self._fixes = [(f.name, fix) for f in schema if (fix := _in_utc(f.type)) is not None]
+        fields, fixes = _struct_fixes(pa.struct(list(table.schema)), unserved)
+        self._fix = _fields_fix(fixes)
+        # A row is read column by column: a one-row slice of the batch made a dict costs more.
+        self._columns = [
+            list(zip(batch.schema.names, batch.columns, strict=True))
+            for batch in table.cast(pa.schema(fields)).to_batches()
+        ]
         # Where each key's row is: its batch's number in the high bits, its offset in the low ones.
         self._where: dict[str, int] = {}
-        for number, batch in enumerate(self._batches):
-            for offset, value in enumerate(batch.column(key).to_pylist()):
+        for number, columns in enumerate(self._columns):
+            keys = dict(columns)[key]
+            for offset, value in enumerate(keys.to_pylist()):
                 self._where[value] = number << 32 | offset
 
     def __getitem__(self, key: str) -> dict[str, Any]:
         where = self._where[key]
-        row: dict[str, Any] = self._batches[where >> 32].slice(where & 0xFFFFFFFF, 1).to_pylist()[0]
-        for name, fix in self._fixes:
-            row[name] = fix(row[name])
-        return row
+        offset = where & 0xFFFFFFFF
+        row = {name: column[offset].as_py() for name, column in self._columns[where >> 32]}
+        fixed: dict[str, Any] = self._fix(row)
+        return fixed
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._where)

@@ -146,9 +146,9 @@ def check_subject_id(value: str, today: dt.date | None = None) -> IdCheck:
     if len(value) != 18:
         return IdCheck(value, None, False, f"a subject id has 18 characters, this one has {len(value)}")
     as_person = check_resident_id(value, today) if _RESIDENT_ID_SHAPE.fullmatch(value) else None
-    as_entity = check_credit_code(value)
     if as_person is not None and as_person.valid:
         return as_person
+    as_entity = check_credit_code(value)
     if as_entity.valid or as_person is None or value[0] == "9":
         return as_entity
     return as_person

@@ -1,0 +1,119 @@
+"""The profile route's body, written without validating the model, is the model's own JSON."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from api.access import Access, visible_profile
+from api.model_json import model_json
+from api.schemas import SubjectProfilePublic
+from hub.grants import Grant
+from tests.profile_rows import ENTITY, OTHER, OWNER, profile_row
+
+pytestmark = pytest.mark.unit
+
+PURPOSE = "approval_handling"
+
+
+def _grant(unmasked: bool) -> Grant:
+    return Grant(
+        grant_id=f"{OTHER}-{PURPOSE}-{'un' if unmasked else ''}masked",
+        department=OTHER,
+        purpose=PURPOSE,
+        unmasked=unmasked,
+        valid_from=dt.date(2026, 1, 1),
+        valid_until=None,
+        approved_by="王主任",
+        basis="agreement 7",
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        revoked_at=None,
+    )
+
+
+# Each sees another part of the row: all of its own, the rest masked or withheld, or all of it.
+CALLERS = {
+    "owner": Access(OWNER, PURPOSE),
+    "other, no grant": Access(OTHER, PURPOSE),
+    "other, masked grant": Access(OTHER, PURPOSE, (_grant(unmasked=False),)),
+    "other, unmasked grant": Access(OTHER, PURPOSE, (_grant(unmasked=True),)),
+}
+
+
+def _with_microseconds(row: dict[str, Any]) -> dict[str, Any]:
+    row["last_activity_at"] = dt.datetime(2026, 11, 3, 1, 2, 3, 456789, tzinfo=dt.UTC)
+    row["cases"][0]["received_at"] = dt.datetime(2026, 11, 3, 23, 59, 59, 1, tzinfo=dt.UTC)
+    row["built_at"] = dt.datetime(2026, 11, 26, 1, 0, 0, 500000, tzinfo=dt.UTC)
+    return row
+
+
+def _sparse(row: dict[str, Any]) -> dict[str, Any]:
+    """Nulls and empty lists wherever gold may leave them."""
+    for name in ("subject_name", "risk_tier", "last_activity_at", "legal_representative_id", "valid_on"):
+        row[name] = None
+    row["represented_entities"] = None
+    row["cases"][0]["decided_at"] = None
+    row["cases"][0]["promised_deadline"] = None
+    row["certificates"][0]["valid_until"] = None
+    row["names_by_department"][1]["name"] = None
+    row["open_alerts"] = []
+    row["conflicts"] = []
+    return row
+
+
+def _naive(row: dict[str, Any]) -> dict[str, Any]:
+    """A naive datetime is taken as the district's time, as `LocalDatetime` takes it."""
+    row["last_updated_at"] = dt.datetime(2026, 11, 3, 9)
+    return row
+
+
+ROWS = {
+    "person": profile_row(),
+    "entity": profile_row(ENTITY) | {"subject_type": "entity"},
+    "microseconds": _with_microseconds(profile_row()),
+    "sparse": _sparse(profile_row()),
+    "naive datetime": _naive(profile_row()),
+}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("row", ROWS)
+def test_the_body_is_what_the_validated_model_dumps(row: str, caller: str) -> None:
+    visible = visible_profile(ROWS[row], CALLERS[caller])
+    visible.pop("returned")
+    data = visible | {"gold_version": 7}
+    expected = SubjectProfilePublic.model_validate(data).model_dump_json().encode()
+    assert model_json(SubjectProfilePublic, data) == expected
+
+
+def test_dicts_in_another_order_or_with_more_keys_are_written_as_the_model_and_left_as_they_were() -> None:
+    visible = visible_profile(ROWS["person"], CALLERS["other, masked grant"])
+    # `returned` is a key the model does not have; the items reversed and given one more.
+    visible["cases"] = [dict(reversed(case.items())) | {"source": "x"} for case in visible["cases"]]
+    visible["materials_on_file"] = [dict(reversed(m.items())) for m in visible["materials_on_file"]]
+    data = visible | {"gold_version": 7}
+    before = copy.deepcopy(data)
+    expected = SubjectProfilePublic.model_validate(data).model_dump_json().encode()
+    assert model_json(SubjectProfilePublic, data) == expected
+    assert data == before
+
+
+def test_the_callers_see_masked_and_withheld_values() -> None:
+    # The cases above cover what they claim to: something masked, something withheld.
+    no_grant = visible_profile(ROWS["person"], CALLERS["other, no grant"])
+    masked_grant = visible_profile(ROWS["person"], CALLERS["other, masked grant"])
+    assert no_grant["withheld"]
+    assert masked_grant["masked"]
+    assert "*" in masked_grant["subject_name"]
+
+
+def test_a_datetime_that_is_not_in_district_time_is_refused() -> None:
+    class Stamped(BaseModel):
+        at: dt.datetime
+
+    with pytest.raises(TypeError, match="LocalDatetime"):
+        model_json(Stamped, {"at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
