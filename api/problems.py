@@ -68,10 +68,19 @@ def problem_body(status: int, detail: str, instance: str) -> bytes:
     return json.dumps(problem(status, detail, instance).model_dump(), ensure_ascii=False).encode()
 
 
+# FastAPI's answer to a JSON body it cannot decode as text (bytes that are not UTF-8); a body that
+# is text but not JSON is a validation error (422) instead.
+FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+UNREADABLE_BODY = "the body could not be read: JSON text in UTF-8 is expected"
+
+
 def http_error_response(request: Request, exc: Exception) -> ProblemResponse:
-    """A 4xx a route or dependency raised (401, 403, 404, 422), or the router's 404 and 405."""
+    """A 4xx a route or dependency raised (401, 403, 404, 422), FastAPI's 400 for a body it could
+    not read, or the router's 404 and 405."""
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False)
+    if exc.status_code == 400 and detail == FASTAPI_UNREADABLE_BODY:
+        detail = UNREADABLE_BODY
     return problem_response(exc.status_code, detail, request.url.path, exc.headers)
 
 
@@ -110,6 +119,14 @@ def _without_validation_error(operation: dict[str, Any]) -> None:
     operation.get("responses", {}).pop("422", None)
 
 
+def _with_unreadable_body(operation: dict[str, Any]) -> None:
+    # FastAPI answers 400 for any JSON body whose bytes are not UTF-8, before the route runs.
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        operation.setdefault("responses", {}).setdefault(
+            "400", {"description": "A body that is not JSON text in UTF-8."}
+        )
+
+
 def _as_problems(operation: dict[str, Any]) -> None:
     for status, response in operation.get("responses", {}).items():
         if not str(status).startswith(("4", "5")):
@@ -139,6 +156,7 @@ def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 if path in OAUTH2_ERROR_PATHS:
                     _without_validation_error(operation)
                 else:
+                    _with_unreadable_body(operation)
                     _as_problems(operation)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
         schemas["ProblemDetail"] = ProblemDetail.model_json_schema(ref_template=REF_TEMPLATE)

@@ -184,6 +184,15 @@ def test_malformed_json_no_token_and_no_purpose_are_refused(
         content=b'{"event_id": ',
     )
     assert "JSON decode error" in problem(malformed, 422)["detail"]
+    not_utf8 = httpx.post(
+        f"{served.url}/v1/reuse-events",
+        params={"purpose": PURPOSE},
+        headers=headers | {"Content-Type": "application/json"},
+        content=b'{"event_id": "\xff"}',
+    )
+    assert problem(not_utf8, 400)["detail"] == "the body could not be read: JSON text in UTF-8 is expected"
+    documented = httpx.get(f"{served.url}/openapi.json").json()["paths"]["/v1/reuse-events"]["post"]
+    assert "400" in documented["responses"]
     assert problem(_post(served, headers, [1, 2]), 422)["detail"]
     assert problem(_post(served, {}, _event()), 401)["detail"]
     no_purpose = httpx.post(f"{served.url}/v1/reuse-events", headers=headers, json=_event())
