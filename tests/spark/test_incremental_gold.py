@@ -27,10 +27,14 @@ MORNING = dt.datetime(2026, 11, 26, 10, 0, tzinfo=DISTRICT_TIMEZONE)
 AFTERNOON = dt.datetime(2026, 11, 26, 15, 0, tzinfo=DISTRICT_TIMEZONE)
 
 
-def _load(settings: Settings, day: dt.date) -> None:
-    loaded = [pipeline.load_bronze(settings, pipeline.ingest(settings, d, day)) for d in DEPARTMENTS]
+def _load(settings: Settings, *days: dt.date) -> None:
+    pending: dict[str, list[str]] = {}
+    for day in days:
+        for department in DEPARTMENTS:
+            loaded = pipeline.load_bronze(settings, pipeline.ingest(settings, department, day))
+            pending.setdefault(department, []).append(loaded["batch_id"])
     pipeline.publish_catalogue(settings)
-    pipeline.conform_silver(settings, {b["department"]: [b["batch_id"]] for b in loaded})
+    pipeline.conform_silver(settings, pending)
 
 
 def _snapshot(
@@ -96,9 +100,10 @@ def test_incremental_build_equals_a_full_rebuild(
 ) -> None:
     settings = hub_settings.model_copy(update={"home": tmp_path})
     first_day = dt.date(2026, 11, 23)
-    simulate(settings, first_day, days=2, seed=12, cases_per_day=40, dirty=DirtyRates.clean())
+    simulate(settings, first_day, days=3, seed=12, cases_per_day=40, dirty=DirtyRates.clean())
 
-    _load(settings, first_day)
+    # Two days before the first build, so the third day's changes leave some applicants alone.
+    _load(settings, first_day, first_day + dt.timedelta(days=1))
     assert pipeline.build_gold(settings, MORNING)["mode"] == "full"
     pipeline.build_marts(settings, MORNING)
     before = _snapshot(spark, settings)
@@ -106,7 +111,7 @@ def test_incremental_build_equals_a_full_rebuild(
 
     # The next day's records arrive: new subjects, and decisions on cases of earlier ones; windows
     # report what they did with copies on file for cases of the first day.
-    _load(settings, first_day + dt.timedelta(days=1))
+    _load(settings, first_day + dt.timedelta(days=2))
     _ship_reuse_events(spark, settings)
     later = pipeline.build_gold(settings, AFTERNOON)
     assert later["mode"] == "incremental"
