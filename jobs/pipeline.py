@@ -17,6 +17,7 @@ from functools import reduce
 from typing import Any
 
 from delta.tables import DeltaTable
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -435,13 +436,17 @@ def _conform_contract(
     bronze_rows: DataFrame,
     mappings: dict[str, DepartmentMapping],
     department_of: dict[str, str],
+    *,
+    parsed: dict[str, DataFrame],
 ) -> _Conformed:
-    """Conform every sending department's rows of one contract in one pass and upsert the valid
-    ones into silver."""
+    """Conform every sending department's rows of one contract in one pass, from its records parsed
+    once for every contract (`parsed`, by department), and upsert the valid ones into silver."""
     senders = sorted({d for d in department_of.values() if mappings[d].sends(contract.name)})
     batch_ids = [b for b, d in department_of.items() if d in senders]
     sent = {
-        d: silver.records_of(bronze_rows.where(F.col("_department") == d), mappings[d], contract.name)
+        d: silver.records_from(
+            parsed[d], bronze_rows.where(F.col("_department") == d), mappings[d], contract.name
+        )
         for d in senders
     }
     nested_paths = {
@@ -488,7 +493,8 @@ def _conform_contract(
 def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Conform the pending bronze batches (department -> batch ids), one pass per contract over
     every department that sends it: valid rows upserted into silver, the rest quarantined with
-    reasons, and each batch's counts per contract reconciled and recorded. The quality tables are
+    reasons, and each batch's counts per contract reconciled and recorded. Each department's
+    records are parsed once, for all the contracts, and kept until the last. The quality tables are
     written once, after every contract; a batch counts as done once its reconciliation is written,
     last."""
     department_of = {b: d for d, batches in pending.items() for b in batches}
@@ -501,6 +507,29 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
         .where(F.col("_department").isin(list(pending)) & F.col("_batch_id").isin(list(department_of)))
     )
     mappings = load_mappings(settings.mappings_dir)
+    # Persisted, not checkpointed: the first contract's pass fills it, and it is freed when silver
+    # is done instead of lingering until the JVM collects it.
+    parsed = {
+        d: silver.parse_department(bronze_rows.where(F.col("_department") == d), mappings[d]).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        for d in pending
+    }
+    try:
+        return _conform_contracts(settings, bronze_rows, parsed, mappings, department_of)
+    finally:
+        for rows in parsed.values():
+            rows.unpersist()
+
+
+def _conform_contracts(
+    settings: Settings,
+    bronze_rows: DataFrame,
+    parsed: dict[str, DataFrame],
+    mappings: dict[str, DepartmentMapping],
+    department_of: dict[str, str],
+) -> list[dict[str, Any]]:
+    spark = bronze_rows.sparkSession
     checked_at = dt.datetime.now(dt.UTC)
     records: list[dict[str, Any]] = []
     quarantined: list[DataFrame] = []
@@ -511,7 +540,9 @@ def conform_silver(settings: Settings, pending: dict[str, list[str]]) -> list[di
             continue
         started = time.perf_counter()
         with job_description(spark, f"conform silver/{name}"):
-            conformed = _conform_contract(settings, load_contract(name), bronze_rows, mappings, department_of)
+            conformed = _conform_contract(
+                settings, load_contract(name), bronze_rows, mappings, department_of, parsed=parsed
+            )
         fault_point(settings, f"silver/{name}")
         results = conformed.results
         quarantined.append(conformed.quarantined)

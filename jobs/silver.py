@@ -1,7 +1,8 @@
 """Silver: bronze records conformed to a contract, checked by its row rules, bad rows quarantined.
 
-Each bronze record is parsed once (`records_of`) into a struct of the fields its department's
-mapping reads; `conform` and `split_by_rules` are pure DataFrame functions over those parsed rows.
+Each bronze record is parsed once per build (`parse_department`) into a struct of the fields every
+contract's mapping reads, and each contract's rows are derived from that (`records_from`);
+`conform` and `split_by_rules` are pure DataFrame functions over those parsed rows.
 A record's text is not carried along: only the rows held in quarantine get it back
 (`with_raw_records`), so valid rows never move their text through the rules' joins.
 `jobs/pipeline.py` is the edge that reads bronze, writes silver and the quarantine, and reconciles.
@@ -90,6 +91,65 @@ def records_of(bronze: DataFrame, mapping: DepartmentMapping, contract: str) -> 
     return nested_records(bronze, mapping.nested[contract])
 
 
+def paths_read(mapping: DepartmentMapping, contract: str) -> list[str]:
+    """The paths into a department's case record that its rows of `contract` are read from: the
+    case record's fields, or the list of nested records and the case fields they take."""
+    if contract == mapping.contract:
+        return list(mapping.fields.values())
+    nested = mapping.nested[contract]
+    return [*_relative(nested.fields.values(), "parent."), nested.path]
+
+
+def _one_struct(paths: list[str]) -> bool:
+    try:
+        source_schema(paths)
+    except ValueError:
+        return False
+    return True
+
+
+def parsed_together(mapping: DepartmentMapping) -> list[str]:
+    """The contracts whose rows `parse_department` parses in one struct: the case records, then
+    each nested contract whose paths fit beside the ones before it.
+
+    A list that is also read as an object does not fit (food_drug's `applicant` is the subject's
+    record, and the case reads `applicant.idNo`): a struct holds it either as the text the nested
+    records are split from or as fields, not both, so that contract is parsed on its own.
+    """
+    together: list[str] = []
+    paths: list[str] = []
+    for contract in (mapping.contract, *mapping.nested):
+        if _one_struct([*paths, *paths_read(mapping, contract)]):
+            together.append(contract)
+            paths += paths_read(mapping, contract)
+    return together
+
+
+def parse_department(bronze: DataFrame, mapping: DepartmentMapping) -> DataFrame:
+    """One department's bronze records, each parsed once into `_source` with every field the
+    contracts in `parsed_together` read (the nested lists as their text), with lineage and no text.
+
+    Every leaf is a string, so a value is kept as sent whatever its type; an object expected where
+    something else was sent leaves that field null and the record's other fields as they are, so
+    each contract reads from this struct what it would from one holding only its own paths
+    (`tests/spark/test_silver.py` checks both ways conform alike).
+    """
+    paths = [p for c in parsed_together(mapping) for p in paths_read(mapping, c)]
+    return bronze.select(*LINEAGE, F.from_json(RECORD, source_schema(paths)).alias(SOURCE))
+
+
+def records_from(
+    parsed: DataFrame, bronze: DataFrame, mapping: DepartmentMapping, contract: str
+) -> DataFrame:
+    """A department's records of `contract`, as `records_of` gives them, from its records parsed
+    once (`parse_department`); a contract not parsed with the others is parsed from `bronze`."""
+    if contract not in parsed_together(mapping):
+        return records_of(bronze, mapping, contract)
+    if contract == mapping.contract:
+        return parsed.select(*LINEAGE, F.lit(None).cast("int").alias(ELEMENT), SOURCE)
+    return elements_of(parsed, mapping.nested[contract])
+
+
 def _timestamp(raw: Column, source_format: str) -> Column:
     if source_format == "epoch_millis":
         return F.timestamp_millis(raw.try_cast("long"))
@@ -168,28 +228,53 @@ def nested_records(bronze: DataFrame, nested: NestedDataset) -> DataFrame:
     `_source` being {parent: <the case record's fields>, element: <the element's fields>}, so the
     mapping's "parent.<path>" and "element.<path>" read it. Lineage stays the case record's, and
     `_element` is the element's position in the list."""
+    _check_nested_paths(nested)
+    parent_paths = _relative(nested.fields.values(), "parent.")
+    parent = F.from_json(RECORD, source_schema([*parent_paths, nested.path])).alias(SOURCE)
+    return elements_of(bronze.select(*LINEAGE, parent), nested)
+
+
+def _check_nested_paths(nested: NestedDataset) -> None:
     stray = [p for p in nested.fields.values() if not p.startswith(("parent.", "element."))]
     if stray:
         raise ValueError(
             f"nested {nested.path}: source paths {stray} start with neither parent. nor element."
         )
-    parent_paths = _relative(nested.fields.values(), "parent.")
-    parent = F.from_json(RECORD, source_schema([*parent_paths, nested.path])).alias("_parent")
-    exploded = bronze.select(*LINEAGE, parent).select(
-        *LINEAGE,
-        "_parent",
-        F.posexplode(_element_texts(_at(F.col("_parent"), nested.path))).alias(ELEMENT, "_element_text"),
+
+
+def _fields(root: Column, schema: StructType) -> Column:
+    """The fields of `schema` taken from the struct `root`, nested as they are in it."""
+    return F.struct(
+        *[
+            (
+                _fields(root.getField(f.name), f.dataType)
+                if isinstance(f.dataType, StructType)
+                else root.getField(f.name)
+            ).alias(f.name)
+            for f in schema.fields
+        ]
     )
-    # The list itself is dropped from the parent: each element row would carry a copy of it.
-    quoted_path = ".".join(f"`{part}`" for part in nested.path.split("."))  # 申请人信息 is no bare name
-    parent_fields = F.col("_parent").dropFields(quoted_path) if parent_paths else F.lit(None)
+
+
+def elements_of(parsed: DataFrame, nested: NestedDataset) -> DataFrame:
+    """`nested_records` from case records already parsed into `_source` (with the list's text at
+    `nested.path` and the parent fields its records read)."""
+    _check_nested_paths(nested)
+    parent_paths = _relative(nested.fields.values(), "parent.")
+    # Only the case fields the nested records read go with each element: not the lists' text.
+    parent_fields = _fields(F.col(SOURCE), source_schema(parent_paths)) if parent_paths else F.lit(None)
+    exploded = parsed.select(
+        *LINEAGE,
+        parent_fields.alias("_parent"),
+        F.posexplode(_element_texts(_at(F.col(SOURCE), nested.path))).alias(ELEMENT, "_element_text"),
+    )
     element_fields = F.from_json(
         "_element_text", source_schema(_relative(nested.fields.values(), "element."))
     )
     return exploded.select(
         *LINEAGE,
         ELEMENT,
-        F.struct(parent_fields.alias("parent"), element_fields.alias("element")).alias(SOURCE),
+        F.struct(F.col("_parent").alias("parent"), element_fields.alias("element")).alias(SOURCE),
     )
 
 

@@ -5,12 +5,21 @@ import hmac
 import json
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.case_progress import secret_paths
 from jobs.departments import load_mappings
-from jobs.silver import conform, records_of, source_schema, split_by_rules, with_raw_records
+from jobs.silver import (
+    conform,
+    parse_department,
+    parsed_together,
+    records_from,
+    records_of,
+    source_schema,
+    split_by_rules,
+    with_raw_records,
+)
 from quality.contracts import CONTRACTS_DIR, load_code_lists, load_contract
 from quality.row_rules import (
     UNPARSED,
@@ -209,3 +218,44 @@ def test_a_path_mapped_as_a_value_and_as_an_object_is_refused() -> None:
         source_schema(["applicant.idNo", "applicant"])
     with pytest.raises(ValueError, match="applicant"):
         source_schema(["applicant", "applicant.idNo"])
+
+
+ODD_FOOD_DRUG_RECORDS = [
+    GOOD,
+    # A struct path that meets a value that is no object: its fields are null, the others stay.
+    GOOD | {"caseNo": "SY2", "item": "SYJ-0202-01", "receipt": ["k7mq"], "applicant": [GOOD["applicant"]]},
+    GOOD
+    | {
+        "caseNo": 3,
+        "materials": GOOD["materials"][0],
+        "events": "not json",
+        "licence": {},
+        "deliveries": [],
+        "evaluation": {"id": "E3", "score": 1.50, "at": "2026-11-03T10:00:00"},
+    },
+    {"caseNo": "SY4", "applicant": "a name, not a record", "events": [{"id": "E4", "fee": 12.0}, None]},
+]
+
+
+def test_records_parsed_once_for_every_contract_conform_as_each_contract_parsed_alone(
+    spark: SparkSession,
+) -> None:
+    mapping = load_mappings()["food_drug"]
+    # The subject is food_drug's applicant, which the case reads fields of: it is parsed alone.
+    assert "subject" not in parsed_together(mapping)
+    texts = [json.dumps(r, ensure_ascii=False) for r in ODD_FOOD_DRUG_RECORDS] + ['{"caseNo": "SY5", broken']
+    bronze = spark.createDataFrame(
+        [("food_drug", "b1", t, "file:///x.jsonl", i + 1) for i, t in enumerate(texts)], BRONZE_SCHEMA
+    )
+    parsed = parse_department(bronze, mapping)
+    for name in [mapping.contract, *mapping.nested]:
+        contract = load_contract(name)
+        for_contract = mapping.for_contract(name)
+
+        def rows(records: DataFrame) -> list[tuple[object, ...]]:
+            conformed = conform(records, for_contract, contract, hash_key=CASE_CODE_KEY)  # noqa: B023
+            return sorted((tuple(r) for r in conformed.collect()), key=repr)
+
+        once = rows(records_from(parsed, bronze, mapping, name))
+        assert once == rows(records_of(bronze, mapping, name)), name
+        assert once or name in {"certificate", "courier_delivery"}, name
