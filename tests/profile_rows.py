@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from hub.grants import Grant
 from quality.contracts import Field, identity_attributes
 
 PERSON = "11010519491231002X"
@@ -132,3 +133,26 @@ def profile_row(subject_id: str = PERSON) -> dict[str, Any]:
         "valid_on": dt.date(2026, 11, 26),
         "built_at": BUILT_AT,
     }
+
+
+def grant(
+    department: str,
+    purpose: str = "approval_handling",
+    *,
+    unmasked: bool,
+    valid_until: dt.date | None = None,
+    revoked_at: dt.datetime | None = None,
+) -> Grant:
+    """A grant to `department` for `purpose`, valid from the start of 2026."""
+    return Grant(
+        grant_id=f"{department}-{purpose}-0123456789abcdef",
+        department=department,
+        purpose=purpose,
+        unmasked=unmasked,
+        valid_from=dt.date(2026, 1, 1),
+        valid_until=valid_until,
+        approved_by="王主任",
+        basis="agreement 7",
+        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        revoked_at=revoked_at,
+    )

@@ -27,7 +27,7 @@ from api.access import (
 from api.schemas import SubjectProfilePublic
 from hub.grants import Grant
 from quality.contracts import identity_attributes, load_contract
-from tests.profile_rows import OTHER, OWNER, profile_row
+from tests.profile_rows import OTHER, OWNER, grant, profile_row
 
 pytestmark = pytest.mark.unit
 
@@ -41,37 +41,15 @@ MASKED: Outcome = "masked"
 WITHHELD: Outcome = "withheld"
 
 
-def _grant(
-    department: str,
-    purpose: str = PURPOSE,
-    *,
-    unmasked: bool,
-    valid_until: dt.date | None = None,
-    revoked_at: dt.datetime | None = None,
-) -> Grant:
-    return Grant(
-        grant_id=f"{department}-{purpose}-0123456789abcdef",
-        department=department,
-        purpose=purpose,
-        unmasked=unmasked,
-        valid_from=dt.date(2026, 1, 1),
-        valid_until=valid_until,
-        approved_by="王主任",
-        basis="agreement 7",
-        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        revoked_at=revoked_at,
-    )
-
-
 # What the caller holds, beside the grants it does not: each builds the grants for a caller.
 GRANT_STATES: dict[str, Callable[[str], list[Grant]]] = {
     "no grant": lambda caller: [],
-    "grant for another purpose": lambda caller: [_grant(caller, "statistics", unmasked=True)],
-    "another department's grant": lambda caller: [_grant(THIRD if caller != THIRD else OWNER, unmasked=True)],
-    "grant, masked": lambda caller: [_grant(caller, unmasked=False)],
-    "grant, unmasked": lambda caller: [_grant(caller, unmasked=True)],
-    "grant expired": lambda caller: [_grant(caller, unmasked=True, valid_until=dt.date(2026, 11, 25))],
-    "grant revoked": lambda caller: [_grant(caller, unmasked=True, revoked_at=NOW - dt.timedelta(minutes=1))],
+    "grant for another purpose": lambda caller: [grant(caller, "statistics", unmasked=True)],
+    "another department's grant": lambda caller: [grant(THIRD if caller != THIRD else OWNER, unmasked=True)],
+    "grant, masked": lambda caller: [grant(caller, unmasked=False)],
+    "grant, unmasked": lambda caller: [grant(caller, unmasked=True)],
+    "grant expired": lambda caller: [grant(caller, unmasked=True, valid_until=dt.date(2026, 11, 25))],
+    "grant revoked": lambda caller: [grant(caller, unmasked=True, revoked_at=NOW - dt.timedelta(minutes=1))],
 }
 
 # The rule of the issue, for a department that does not own the value: by sharing class and
@@ -216,7 +194,7 @@ def test_access_matrix(caller: str, grant_state: str) -> None:
 
 
 def test_masked_values_keep_what_a_window_needs() -> None:
-    access = Access.at(OTHER, PURPOSE, [_grant(OTHER, unmasked=False)], NOW)
+    access = Access.at(OTHER, PURPOSE, [grant(OTHER, unmasked=False)], NOW)
     visible = visible_profile(profile_row(), access)
     assert visible["subject_name"] == "陈*"
     assert visible["legal_representative_id"] == "110105********002X"
@@ -262,10 +240,10 @@ def test_a_conflict_is_shown_only_to_whoever_may_see_the_attribute() -> None:
     conflicts = ["gender", "mobile_phone", "subject_name", "subject_type"]
     without = visible_profile(profile_row(), Access.at(THIRD, PURPOSE, [], NOW))
     assert without["conflicts"] == ["subject_type"]
-    granted = visible_profile(profile_row(), Access.at(THIRD, PURPOSE, [_grant(THIRD, unmasked=False)], NOW))
+    granted = visible_profile(profile_row(), Access.at(THIRD, PURPOSE, [grant(THIRD, unmasked=False)], NOW))
     assert granted["conflicts"] == ["gender", "subject_name", "subject_type"]
     # Several departments' phone numbers differ: no one department owns that fact, so no one sees it.
-    owner = visible_profile(profile_row(), Access.at(OWNER, PURPOSE, [_grant(OWNER, unmasked=True)], NOW))
+    owner = visible_profile(profile_row(), Access.at(OWNER, PURPOSE, [grant(OWNER, unmasked=True)], NOW))
     assert owner["conflicts"] == [c for c in conflicts if c != "mobile_phone"]
     withheld = [w for w in without["withheld"] if w["field"] == "conflicts"]
     # The attribute's name is what is withheld, so the entries say only how many.
@@ -282,7 +260,7 @@ def test_a_class_gold_recorded_stricter_than_the_contract_wins() -> None:
         if entry["field"] == "gender":
             entry["sharing_class"] = "not_shared"
     row["identity"].append(dict(row["identity"][0], field="retired_attribute", sharing_class="unconditional"))
-    visible = visible_profile(row, Access.at(OTHER, PURPOSE, [_grant(OTHER, unmasked=True)], NOW))
+    visible = visible_profile(row, Access.at(OTHER, PURPOSE, [grant(OTHER, unmasked=True)], NOW))
     assert [e["department"] for e in visible["identity"] if e["field"] == "gender"] == [OTHER]
     # An attribute the contracts no longer have is shown to nobody but the department that sent it.
     assert "retired_attribute" not in {e["field"] for e in visible["identity"]}

@@ -12,35 +12,19 @@ from pydantic import BaseModel
 from api.access import Access, visible_profile
 from api.model_json import model_json
 from api.schemas import SubjectProfilePublic
-from hub.grants import Grant
-from tests.profile_rows import ENTITY, OTHER, OWNER, profile_row
+from tests.profile_rows import ENTITY, OTHER, OWNER, grant, profile_row
 
 pytestmark = pytest.mark.unit
 
 PURPOSE = "approval_handling"
 
 
-def _grant(unmasked: bool) -> Grant:
-    return Grant(
-        grant_id=f"{OTHER}-{PURPOSE}-{'un' if unmasked else ''}masked",
-        department=OTHER,
-        purpose=PURPOSE,
-        unmasked=unmasked,
-        valid_from=dt.date(2026, 1, 1),
-        valid_until=None,
-        approved_by="王主任",
-        basis="agreement 7",
-        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        revoked_at=None,
-    )
-
-
 # Each sees another part of the row: all of its own, the rest masked or withheld, or all of it.
 CALLERS = {
     "owner": Access(OWNER, PURPOSE),
     "other, no grant": Access(OTHER, PURPOSE),
-    "other, masked grant": Access(OTHER, PURPOSE, (_grant(unmasked=False),)),
-    "other, unmasked grant": Access(OTHER, PURPOSE, (_grant(unmasked=True),)),
+    "other, masked grant": Access(OTHER, PURPOSE, (grant(OTHER, PURPOSE, unmasked=False),)),
+    "other, unmasked grant": Access(OTHER, PURPOSE, (grant(OTHER, PURPOSE, unmasked=True),)),
 }
 
 
