@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from typing import Any
@@ -104,6 +105,18 @@ def _grew(small: float, large: float) -> str:
     return f"x{large / small:.2f}"
 
 
+# Runs further apart than this were not one `make bench`: the machine's load may differ between them.
+ONE_SITTING = dt.timedelta(hours=12)
+
+
+def _apart(small: dict[str, Any], large: dict[str, Any]) -> str:
+    """A warning when the two runs compared were measured in different sittings."""
+    times = [dt.datetime.fromisoformat(r["measured_at"]) for r in (small, large) if "measured_at" in r]
+    if len(times) == 2 and abs(times[1] - times[0]) > ONE_SITTING:
+        return f" (runs {times[0]:%Y-%m-%d} and {times[1]:%Y-%m-%d}: not one sitting, compare with care)"
+    return ""
+
+
 def growth_table(runs: list[dict[str, Any]]) -> str:
     """How each benchmark's cost grows from one volume to the next one measured: the volume's
     factor beside the floor's and the measured figure's (a factor under the volume's is cost that
@@ -122,7 +135,8 @@ def growth_table(runs: list[dict[str, Any]]) -> str:
             f"| {_grew(small['cases_in_silver'], large['cases_in_silver'])} "
             f"| {_grew(small['floor_seconds_median'], large['floor_seconds_median'])} "
             f"| full build {_grew(small['full_build_seconds_median'], large['full_build_seconds_median'])}, "
-            f"1% increment {_grew(small['increment_seconds_median'], large['increment_seconds_median'])} |"
+            f"1% increment {_grew(small['increment_seconds_median'], large['increment_seconds_median'])}"
+            f"{_apart(small, large)} |"
         )
     serving = sorted((r for r in runs if r["benchmark"] == "subject_serving"), key=lambda r: r["subjects"])
     for small, large in itertools.pairwise(serving):
@@ -134,7 +148,7 @@ def growth_table(runs: list[dict[str, Any]]) -> str:
             f"| `GET /v1/subjects/{{id}}` | {small['subjects']:,} subjects | {large['subjects']:,} subjects "
             f"| {_grew(small['subjects'], large['subjects'])} | requests a second {_grew(*floor)} "
             f"| requests a second {_grew(*rate)}, CPU a request {_grew(*cpu)}, "
-            f"resident memory {_grew(*memory)} |"
+            f"resident memory {_grew(*memory)}{_apart(small, large)} |"
         )
     return "\n".join(lines)
 

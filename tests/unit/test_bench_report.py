@@ -49,3 +49,11 @@ def test_an_unfinished_build_is_in_the_table_but_not_in_the_growth() -> None:
 
     assert "did not finish" in table([unfinished])
     assert growth_table([_lakehouse(100, 10.0, 80.0, 100.0), unfinished]).count("\n") == 1
+
+
+def test_runs_from_different_sittings_are_flagged() -> None:
+    small = _lakehouse(100, 10.0, 80.0, 100.0) | {"measured_at": "2026-11-26T10:00:00+00:00"}
+    large = _lakehouse(1000, 40.0, 400.0, 200.0) | {"measured_at": "2026-11-27T10:00:00+00:00"}
+
+    assert "not one sitting" in growth_table([small, large])
+    assert "not one sitting" not in growth_table([small, large | {"measured_at": small["measured_at"]}])
