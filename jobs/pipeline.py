@@ -832,14 +832,16 @@ def build_gold(
         return spark.read.format("delta").load(_gold_uri(settings, name))
 
     def write(name: str, df: DataFrame) -> DataFrame:
-        gold.write_gold(df, _gold_uri(settings, name))
+        with job_description(spark, f"gold/{name}"):
+            gold.write_gold(df, _gold_uri(settings, name))
         return read(name)
 
     def put(name: str, df: DataFrame, keys: list[str]) -> DataFrame:
         """A subject table: whole on a full build, else only the changed subjects' rows."""
         if subjects is None:
             return write(name, df)
-        incremental.replace_scope(spark, _gold_uri(settings, name), df, keys, subjects)
+        with job_description(spark, f"gold/{name} (changed subjects)"):
+            incremental.replace_scope(spark, _gold_uri(settings, name), df, keys, subjects)
         return read(name)
 
     def of_subjects(df: DataFrame) -> DataFrame:
@@ -901,13 +903,14 @@ def build_gold(
     if subjects is None or not DeltaTable.isDeltaTable(spark, progress_uri):
         write("case_progress", gold_case_progress(cases, events))
     else:
-        incremental.replace_scope(
-            spark,
-            progress_uri,
-            gold_case_progress(subject_cases, subject_events),
-            CASE_KEYS,
-            subject_cases.select(*CASE_KEYS),
-        )
+        with job_description(spark, "gold/case_progress (changed subjects)"):
+            incremental.replace_scope(
+                spark,
+                progress_uri,
+                gold_case_progress(subject_cases, subject_events),
+                CASE_KEYS,
+                subject_cases.select(*CASE_KEYS),
+            )
     (counts,) = profiles.agg(
         F.count("*").alias("subjects"),
         F.count_if(F.size("departments") > 1).alias("multi_department"),
@@ -1060,7 +1063,8 @@ def build_marts(
     arrays = CalendarArrays.of(calendar)
 
     def write(name: str, df: DataFrame) -> DataFrame:
-        gold.write_gold(df, _gold_uri(settings, name))
+        with job_description(spark, f"gold/{name}"):
+            gold.write_gold(df, _gold_uri(settings, name))
         return spark.read.format("delta").load(_gold_uri(settings, name))
 
     write(
@@ -1071,7 +1075,8 @@ def build_marts(
     write("supervision_monthly", supervision.monthly_alert_counts(alerts))
     reuse_events = _reuse_events(settings)
     write("reuse_feedback_monthly", reuse_feedback_monthly(reuse_events))
-    facts = build_case_facts(settings, arrays, rebuild=rebuild)
+    with job_description(spark, "gold/case_facts"):
+        facts = build_case_facts(settings, arrays, rebuild=rebuild)
     if not reuse_events.isEmpty():
         # Applied to the case facts as a whole, never stored in them: an event about a case that did
         # not change since the last build counts as soon as it is shipped.
