@@ -365,8 +365,9 @@ SILVER_CONTRACTS = (
 )
 
 
-# Up to this many rows held from one contract pass are broadcast to find their records in bronze.
-BROADCAST_HELD_ROWS = 50_000
+# Up to this many rows held in one conform run (every contract's) are broadcast to find their
+# records in bronze: their lineage, four short strings a row, is a few MB at most.
+BROADCAST_HELD_ROWS = 200_000
 
 
 @contextmanager
@@ -423,11 +424,14 @@ def _upsert(settings: Settings, contract: Contract, valid: DataFrame) -> None:
 @dataclass(frozen=True)
 class _Conformed:
     """One contract's pass over the pending batches: the counts per batch, and the rows for the
-    quality tables, kept (checkpointed) until every contract is done and they are written once."""
+    quality tables, kept (checkpointed) until every contract is done and they are written once;
+    the held rows without their records' text, which are looked up for all contracts together, and
+    where each sending department nests this contract's records in its case records."""
 
     results: list[silver.Reconciliation]
     quarantined: DataFrame
     rule_results: DataFrame
+    nested_paths: dict[str, str]
 
 
 def _conform_contract(
@@ -460,20 +464,6 @@ def _conform_contract(
         quarantined,
         results,
     ):
-        held = sum(r.rows_quarantined for r in results)
-        # Nothing held, nothing to look up in bronze.
-        with_raw = (
-            silver.with_raw_records(
-                quarantined,
-                bronze_rows,
-                nested_paths,
-                broadcast=held <= BROADCAST_HELD_ROWS,
-                secrets=secret_paths({d: mappings[d] for d in senders}),
-                hash_key=hash_key,
-            )
-            if held
-            else quarantined.select(*silver.QUARANTINE_COLUMNS)
-        )
         per_rule = silver.rule_results(quarantined, rules, batch_ids).select(
             "batch_id",
             F.lit(contract.name).alias("contract"),
@@ -485,7 +475,9 @@ def _conform_contract(
             "sample_file",
             F.current_timestamp().alias("checked_at"),
         )
-        conformed = _Conformed(results, with_raw.localCheckpoint(), per_rule.localCheckpoint())
+        conformed = _Conformed(
+            results, quarantined.localCheckpoint(), per_rule.localCheckpoint(), nested_paths
+        )
         _upsert(settings, contract, valid)
     return conformed
 
@@ -534,6 +526,7 @@ def _conform_contracts(
     records: list[dict[str, Any]] = []
     quarantined: list[DataFrame] = []
     per_rule: list[DataFrame] = []
+    nested_paths: dict[str, dict[str, str]] = {}
     for name in SILVER_CONTRACTS:
         batch_ids = [b for b, d in department_of.items() if mappings[d].sends(name)]
         if not batch_ids:
@@ -547,6 +540,7 @@ def _conform_contracts(
         results = conformed.results
         quarantined.append(conformed.quarantined)
         per_rule.append(conformed.rule_results)
+        nested_paths[name] = conformed.nested_paths
         log.info(
             "silver %s: %d rows from %d batches in %.1f s",
             name,
@@ -562,14 +556,28 @@ def _conform_contracts(
             asdict(r) | {"contract": name, "department": department_of[r.batch_id], "checked_at": checked_at}
             for r in results
         ]
-    # Every contract's rows of these batches are replaced: each was conformed again above.
-    for layer_table, rows in ((QUARANTINE, quarantined), (RULE_RESULTS, per_rule)):
+    held = sum(r["rows_quarantined"] for r in records)
+    senders = {d: mappings[d] for d in set(department_of.values())}
+    with job_description(spark, "quarantine: held rows' records from bronze"):
+        # Every contract's rows of these batches are replaced: each was conformed again above.
         silver.replace_batches(
-            _union(rows),
-            table_uri(settings, *layer_table),
+            silver.with_raw_records(
+                _union(quarantined),
+                bronze_rows,
+                nested_paths,
+                broadcast=held <= BROADCAST_HELD_ROWS,
+                secrets=secret_paths(senders),
+                hash_key=settings.case_code_key.get_secret_value().encode(),
+            )
+            # Nothing held, nothing to look up in bronze.
+            if held
+            else _union(quarantined).select(*silver.QUARANTINE_COLUMNS),
+            table_uri(settings, *QUARANTINE),
             list(department_of),
-            column="_batch_id" if layer_table == QUARANTINE else "batch_id",
         )
+    silver.replace_batches(
+        _union(per_rule), table_uri(settings, *RULE_RESULTS), list(department_of), column="batch_id"
+    )
     silver.replace_batches(
         spark.createDataFrame(records, RECONCILIATION_SCHEMA),
         table_uri(settings, *RECONCILIATION),
@@ -824,14 +832,16 @@ def build_gold(
         return spark.read.format("delta").load(_gold_uri(settings, name))
 
     def write(name: str, df: DataFrame) -> DataFrame:
-        gold.write_gold(df, _gold_uri(settings, name))
+        with job_description(spark, f"gold/{name}"):
+            gold.write_gold(df, _gold_uri(settings, name))
         return read(name)
 
     def put(name: str, df: DataFrame, keys: list[str]) -> DataFrame:
         """A subject table: whole on a full build, else only the changed subjects' rows."""
         if subjects is None:
             return write(name, df)
-        incremental.replace_scope(spark, _gold_uri(settings, name), df, keys, subjects)
+        with job_description(spark, f"gold/{name} (changed subjects)"):
+            incremental.replace_scope(spark, _gold_uri(settings, name), df, keys, subjects)
         return read(name)
 
     def of_subjects(df: DataFrame) -> DataFrame:
@@ -893,13 +903,14 @@ def build_gold(
     if subjects is None or not DeltaTable.isDeltaTable(spark, progress_uri):
         write("case_progress", gold_case_progress(cases, events))
     else:
-        incremental.replace_scope(
-            spark,
-            progress_uri,
-            gold_case_progress(subject_cases, subject_events),
-            CASE_KEYS,
-            subject_cases.select(*CASE_KEYS),
-        )
+        with job_description(spark, "gold/case_progress (changed subjects)"):
+            incremental.replace_scope(
+                spark,
+                progress_uri,
+                gold_case_progress(subject_cases, subject_events),
+                CASE_KEYS,
+                subject_cases.select(*CASE_KEYS),
+            )
     (counts,) = profiles.agg(
         F.count("*").alias("subjects"),
         F.count_if(F.size("departments") > 1).alias("multi_department"),
@@ -1052,7 +1063,8 @@ def build_marts(
     arrays = CalendarArrays.of(calendar)
 
     def write(name: str, df: DataFrame) -> DataFrame:
-        gold.write_gold(df, _gold_uri(settings, name))
+        with job_description(spark, f"gold/{name}"):
+            gold.write_gold(df, _gold_uri(settings, name))
         return spark.read.format("delta").load(_gold_uri(settings, name))
 
     write(
@@ -1063,7 +1075,8 @@ def build_marts(
     write("supervision_monthly", supervision.monthly_alert_counts(alerts))
     reuse_events = _reuse_events(settings)
     write("reuse_feedback_monthly", reuse_feedback_monthly(reuse_events))
-    facts = build_case_facts(settings, arrays, rebuild=rebuild)
+    with job_description(spark, "gold/case_facts"):
+        facts = build_case_facts(settings, arrays, rebuild=rebuild)
     if not reuse_events.isEmpty():
         # Applied to the case facts as a whole, never stored in them: an event about a case that did
         # not change since the last build counts as soon as it is shipped.

@@ -309,15 +309,17 @@ def quarantine_rows(tagged: DataFrame, rules: list[RowRule], contract: Contract)
 def with_raw_records(
     quarantined: DataFrame,
     bronze: DataFrame,
-    nested_paths: Mapping[str, str],
+    nested_paths: Mapping[str, Mapping[str, str]],
     *,
     broadcast: bool,
     secrets: Mapping[str, str] | None = None,
     hash_key: bytes | None = None,
 ) -> DataFrame:
     """The held rows with the record each came from, found in bronze by its lineage: a case
-    record's text, or for a record nested in one (department -> the list's path in `nested_paths`)
-    {"parent": <the case record>, "element": <the element>}, which is what a replay re-conforms.
+    record's text, or for a record nested in one (contract -> department -> the list's path in
+    `nested_paths`) {"parent": <the case record>, "element": <the element>}, which is what a replay
+    re-conforms. The held rows of every contract are looked up together, so bronze's text is read
+    once however many contracts held rows.
 
     `broadcast` when the held rows are few, so bronze is scanned once and not shuffled. A value at
     a department's path in `secrets` (a verification code) is replaced in the text by its HMAC
@@ -340,18 +342,24 @@ def with_raw_records(
             ).otherwise(record)
         joined = joined.withColumn(RECORD, record)
     raw = F.col(RECORD)
-    for department, path in nested_paths.items():
-        element = F.get(_element_texts(_at(F.from_json(RECORD, source_schema([path])), path)), F.col(ELEMENT))
-        wrapped = F.concat(
-            F.lit('{"parent":'),
-            F.col(RECORD),
-            F.lit(',"element":'),
-            F.coalesce(element, F.lit("null")),
-            F.lit("}"),
-        )
-        raw = F.when((F.col("_department") == department) & F.col(ELEMENT).isNotNull(), wrapped).otherwise(
-            raw
-        )
+    for contract, paths in nested_paths.items():
+        for department, path in paths.items():
+            element = F.get(
+                _element_texts(_at(F.from_json(RECORD, source_schema([path])), path)), F.col(ELEMENT)
+            )
+            wrapped = F.concat(
+                F.lit('{"parent":'),
+                F.col(RECORD),
+                F.lit(',"element":'),
+                F.coalesce(element, F.lit("null")),
+                F.lit("}"),
+            )
+            nested_here = (
+                (F.col("contract") == contract)
+                & (F.col("_department") == department)
+                & F.col(ELEMENT).isNotNull()
+            )
+            raw = F.when(nested_here, wrapped).otherwise(raw)
     return joined.withColumn("raw_record", raw).select(*QUARANTINE_COLUMNS)
 
 

@@ -163,6 +163,10 @@ def _need(reference_data: Mapping[str, DataFrame], name: str, contract: Contract
 # Up to this many keys, a one-column reference is checked against the keys inlined into the query
 # (a hash set): as cheap as a code list. Beyond it, or for composite keys, a join does it.
 INLINE_KEYS_LIMIT = 10_000
+# Up to this many keys, the join broadcasts them (about 100 bytes a key in the hash table), so the
+# checked rows are not shuffled and sorted for it: a million cases' materials are five million wide
+# rows. Beyond it, both sides are shuffled.
+BROADCAST_KEYS_LIMIT = 2_000_000
 
 
 def _reference_rule(contract: Contract, ref: Reference, target: DataFrame) -> RowRule:
@@ -181,6 +185,8 @@ def _reference_rule(contract: Contract, ref: Reference, target: DataFrame) -> Ro
             inlined = sorted(r[0] for r in few if r[0] is not None)
             return RowRule(rule_id, ref.rule_field, reason, present & ~F.col(ref.columns[0]).isin(*inlined))
     existing = existing.withColumn(found, F.lit(True))
+    if existing.count() <= BROADCAST_KEYS_LIMIT:
+        existing = F.broadcast(existing)
 
     def lookup(df: DataFrame) -> DataFrame:
         matches = [df[c] == existing[k] for c, k in zip(ref.columns, keys, strict=True)]

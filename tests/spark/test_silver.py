@@ -150,7 +150,7 @@ def test_held_rows_get_their_raw_record_back_from_bronze(spark: SparkSession) ->
         conform(parsed, mapping.for_contract("material"), material), material_rules, material
     )
     (material_row,) = with_raw_records(
-        held.quarantined, bronze, {"food_drug": "materials"}, broadcast=True
+        held.quarantined, bronze, {"material": {"food_drug": "materials"}}, broadcast=True
     ).collect()
     assert material_row["rule_ids"] == ["material.material_type.code_list"]
     assert json.loads(material_row["raw_record"]) == {"parent": second, "element": unknown_type}
@@ -194,7 +194,7 @@ def test_a_held_record_keeps_the_codes_hmac_not_the_code_and_a_replay_gets_the_s
     (material_row,) = with_raw_records(
         held_material.quarantined,
         bronze,
-        {"food_drug": "materials"},
+        {"material": {"food_drug": "materials"}},
         broadcast=True,
         secrets=secrets,
         hash_key=CASE_CODE_KEY,
