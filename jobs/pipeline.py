@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import reduce
+from functools import partial, reduce
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -831,10 +831,7 @@ def build_gold(
     def read(name: str) -> DataFrame:
         return spark.read.format("delta").load(_gold_uri(settings, name))
 
-    def write(name: str, df: DataFrame) -> DataFrame:
-        with job_description(spark, f"gold/{name}"):
-            gold.write_gold(df, _gold_uri(settings, name))
-        return read(name)
+    write = partial(_write_gold_table, settings)
 
     def put(name: str, df: DataFrame, keys: list[str]) -> DataFrame:
         """A subject table: whole on a full build, else only the changed subjects' rows."""
@@ -1062,11 +1059,7 @@ def build_marts(
     calendar = load_calendar()
     arrays = CalendarArrays.of(calendar)
 
-    def write(name: str, df: DataFrame) -> DataFrame:
-        with job_description(spark, f"gold/{name}"):
-            gold.write_gold(df, _gold_uri(settings, name))
-        return spark.read.format("delta").load(_gold_uri(settings, name))
-
+    write = partial(_write_gold_table, settings)
     write(
         "working_calendar",
         spark.createDataFrame(gold.working_calendar_rows(calendar), gold.WORKING_CALENDAR_SCHEMA),
@@ -1108,6 +1101,13 @@ def _reuse_events(settings: Settings) -> DataFrame:
 
 def _gold_uri(settings: Settings, name: str) -> str:
     return table_uri(settings, "gold", name)
+
+
+def _write_gold_table(settings: Settings, name: str, df: DataFrame) -> DataFrame:
+    """Rebuild a gold table whole, its Spark jobs named after it, and read it back."""
+    with job_description(df.sparkSession, f"gold/{name}"):
+        gold.write_gold(df, _gold_uri(settings, name))
+    return df.sparkSession.read.format("delta").load(_gold_uri(settings, name))
 
 
 def replay_quarantine(settings: Settings) -> dict[str, int]:

@@ -86,9 +86,13 @@ def records_of(bronze: DataFrame, mapping: DepartmentMapping, contract: str) -> 
     """One department's bronze rows as parsed records of `contract` (its case records, or the
     records nested in them), with lineage and no text."""
     if contract == mapping.contract:
-        parsed = parse_records(bronze, mapping)
-        return parsed.select(*LINEAGE, F.lit(None).cast("int").alias(ELEMENT), SOURCE)
+        return _case_records(parse_records(bronze, mapping))
     return nested_records(bronze, mapping.nested[contract])
+
+
+def _case_records(parsed: DataFrame) -> DataFrame:
+    """Parsed case records as a contract's rows: lineage, no position in a list, `_source`."""
+    return parsed.select(*LINEAGE, F.lit(None).cast("int").alias(ELEMENT), SOURCE)
 
 
 def paths_read(mapping: DepartmentMapping, contract: str) -> list[str]:
@@ -146,7 +150,7 @@ def records_from(
     if contract not in parsed_together(mapping):
         return records_of(bronze, mapping, contract)
     if contract == mapping.contract:
-        return parsed.select(*LINEAGE, F.lit(None).cast("int").alias(ELEMENT), SOURCE)
+        return _case_records(parsed)
     return elements_of(parsed, mapping.nested[contract])
 
 
