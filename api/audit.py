@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -32,7 +31,15 @@ from api.deps import CallerDep
 from api.metrics import REQUEST_ID_SCOPE_KEY, ApiMetrics
 from api.problems import PROBLEM_JSON, problem_body
 from api.tokens import Caller
-from hub.audit import AuditJournal, AuditRecord, AuditWriteError, JournalRecord, WithheldValues, utc_now
+from hub.audit import (
+    AuditJournal,
+    AuditRecord,
+    AuditWriteError,
+    JournalRecord,
+    WithheldValues,
+    new_id,
+    utc_now,
+)
 from hub.grants import purposes
 from hub.logs import bind_log_context, unbind_log_context
 
@@ -97,7 +104,7 @@ class PendingAudit:
             # one FastAPI made (a missing parameter) named by its status.
             outcome = self.outcome if self.outcome not in (None, "shown") else by_status
         return AuditRecord(
-            record_id=str(uuid.uuid4()),
+            record_id=new_id(),
             request_id=self.request_id,
             at=utc_now(),
             client_id=self.caller.client_id,
@@ -178,7 +185,7 @@ class AuditMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        pending = PendingAudit(request_id=uuid.uuid4().hex, path=scope.get("path", ""))
+        pending = PendingAudit(request_id=new_id(), path=scope.get("path", ""))
         scope[SCOPE_KEY] = pending
         scope[REQUEST_ID_SCOPE_KEY] = pending.request_id
         # Whatever the request's code logs carries its id, the one its response and audit record carry.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pydantic_core
 
 from hub.settings import Settings
 from hub.storage import delta_rs_location
@@ -60,6 +62,27 @@ SHIP_BATCH_BYTES = 64 * 1024 * 1024
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+class _UniqueIds:
+    """Ids unique across processes without a system call each: a random prefix drawn once per
+    process (again in a forked child) and a count. `uuid4` reads the kernel's random source for
+    every id, and two ids a request cost 4% of a profile request's time under load."""
+
+    def __init__(self) -> None:
+        self.renew()
+        os.register_at_fork(after_in_child=self.renew)
+
+    def renew(self) -> None:
+        self.prefix = secrets.token_hex(8)
+        self.count = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.count):016x}"
+
+
+# 32 hex digits, as `uuid4().hex` gives, so ids made before and after look alike.
+new_id = _UniqueIds()
 
 
 class JournalRecord(Protocol):
@@ -99,21 +122,14 @@ class AuditRecord:
     fields_withheld: tuple[WithheldValues, ...] = ()
 
     def to_json_line(self) -> bytes:
-        # json.dumps escapes every newline inside a value, so a record is exactly one line.
-        return (
-            json.dumps(
-                # Built field by field: `asdict` deep-copies every value, which cost a tenth of a
-                # profile request's time under load.
-                {name: getattr(self, name) for name in _RECORD_FIELDS}
-                | {
-                    "at": self.at.astimezone(dt.UTC).isoformat(),
-                    "fields_withheld": [vars(w) for w in self.fields_withheld],
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
-            + "\n"
-        ).encode()
+        # JSON escapes every newline inside a value, so a record is exactly one line. Built field
+        # by field (`asdict` deep-copies every value) and written by pydantic-core (a quarter of
+        # the time json.dumps takes): together a tenth of a profile request's time under load.
+        record = {name: getattr(self, name) for name in _RECORD_FIELDS} | {
+            "at": self.at.astimezone(dt.UTC).isoformat(),
+            "fields_withheld": [vars(w) for w in self.fields_withheld],
+        }
+        return pydantic_core.to_json(record) + b"\n"
 
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> AuditRecord:
