@@ -76,7 +76,8 @@ def serving_row(r: dict[str, Any]) -> str:
     endpoint, floor, targets = r["endpoint"], r["floor"], r["targets"]
     memory = r["api_memory_mb"]
     return (
-        f"| `GET /v1/subjects/{{id}}` over HTTP (wrk, {r['load']['connections']} connections; token, "
+        f"| `GET /v1/subjects/{{id}}` over HTTP (wrk, {r['load']['connections']} connections; "
+        f"{_processes(r)}; token, "
         f"access policy, masking, audit record synced) against the same JSON from memory (floor): "
         f"p50 {endpoint['p50_ms']:.1f} ms, p99 {endpoint['p99_ms']:.1f} ms (floor p99 "
         f"{floor['p99_ms']:.1f} ms); API CPU a request {endpoint['cpu_ms_per_request']:.2f} ms "
@@ -88,6 +89,12 @@ def serving_row(r: dict[str, Any]) -> str:
         f"| at least {targets['ratio_to_floor']:.0%}, p99 at most {targets['p99_ms']:g} ms, "
         f"at least {targets['requests_per_second']:,.0f} req/s |"
     )
+
+
+def _processes(r: dict[str, Any]) -> str:
+    workers = r.get("api_workers", 1)
+    pinned = " pinned to one core, wrk on the other" if workers == 1 else ", wrk on the same cores"
+    return f"{workers} API process{'es' if workers > 1 else ''}{pinned}"
 
 
 def new_version_note(r: dict[str, Any]) -> str:

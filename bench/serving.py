@@ -3,12 +3,13 @@ same JSON from memory, in the same run, on a gold table of N subjects.
 
 The gold table is generated directly (`bench/serving_data.py`) under
 `$HUB_HOME/bench-serving/subjects-N-…/`, once per version of the generator and the simulator.
-The API runs as deployed, a uvicorn process of its own (`bench/serving_app.py` adds the floor's
-route), pinned to one core; wrk (Debian's package) drives it from the other, 2 threads and 32
-connections, rotating through the subjects' ids with a department's bearer token. Each round runs
+The API runs as deployed (`bench/serving_app.py` adds the floor's route), uvicorn with one worker
+process a core (`--workers 2`), sharing the cores with wrk (Debian's package), which drives it
+with 2 threads and 32 connections, rotating through the subjects' ids with a department's bearer
+token. With `--workers 1` the API is pinned to one core and wrk to the other. Each round runs
 the real endpoint (token check, access policy, masking, the audit record synced before the
 response) and then the floor, for the same time. Reported: p50/p99 latency and requests a second
-of both, their ratio, and the API process's resident memory.
+of both, their ratio, the API's CPU time a request and its processes' resident memory.
 
 Targets (issue: serving, at 1M subjects): p99 at most 20 ms, at least 1,000 requests a second,
 and at least 50% of the floor's throughput.
@@ -38,6 +39,7 @@ from deltalake import DeltaTable, write_deltalake
 from api.tokens import issue_token
 from bench import serving_data
 from bench.report import RESULTS_DIR, update_readme
+from bench.serving_app import ECHO_FILE_ENV
 from hub import simulator as simulator_package
 from hub.credentials import credential_registry
 from hub.serving import free_port, start_api_process
@@ -99,32 +101,62 @@ def _chain(first: Any, rest: Any) -> Any:
     yield from rest
 
 
-def start_api(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    return start_api_process(
+def start_api(home: Path, port: int, log: Path, workers: int) -> subprocess.Popen[bytes]:
+    api = start_api_process(
         "bench.serving_app:create_bench_app",
         port,
         log,
-        {"HUB_HOME": str(home), "HUB_TOKEN_SIGNING_KEY": SIGNING_KEY},
-        prefix=("taskset", "-c", SERVER_CPU),
+        # The floor's bytes are shared through a file: each worker process answers it.
+        {"HUB_HOME": str(home), "HUB_TOKEN_SIGNING_KEY": SIGNING_KEY, ECHO_FILE_ENV: str(home / "echo.json")},
+        prefix=("taskset", "-c", SERVER_CPU) if workers == 1 else (),
+        args=("--workers", str(workers)),
         timeout=600,
     )
+    wait_for_workers(f"http://127.0.0.1:{port}", workers, timeout=600)
+    return api
+
+
+def wait_for_workers(url: str, workers: int, timeout: float) -> None:
+    """Returns once each of the API's worker processes has answered: one still loading its snapshot
+    accepts no connection, and wrk's connections, opened once, would all go to the others."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(seen)} of {workers} API processes answered within {timeout:.0f} s")
+        # A new connection each time, so any process may take it; a request id's first half
+        # is its process's own (hub.audit.new_id).
+        seen.add(httpx.get(f"{url}/health", timeout=30).headers["X-Request-ID"][:16])
+        time.sleep(0.05)
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (uvicorn's worker processes), from /proc (Linux)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [pid, *(p for child in children for p in process_tree(child))]
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time the process has used, user and system (/proc, Linux)."""
-    # The fields after the command name, which is in parentheses and may hold spaces.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time the API's processes have used, user and system (/proc, Linux)."""
+    total = 0.0
+    for process in process_tree(pid):
+        # The fields after the command name, which is in parentheses and may hold spaces.
+        fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def memory_mb(pid: int) -> dict[str, float]:
-    """The process's resident memory now and at its peak (/proc, Linux)."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            fields[key] = round(int(value.split()[0]) / 1024, 1)
-    return {"rss_mb": fields["VmRSS"], "peak_rss_mb": fields["VmHWM"]}
+    """The API's resident memory now and the sum of its processes' peaks (/proc, Linux)."""
+    totals = {"VmRSS": 0.0, "VmHWM": 0.0}
+    for process in process_tree(pid):
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in totals:
+                totals[key] += int(value.split()[0]) / 1024
+    return {"rss_mb": round(totals["VmRSS"], 1), "peak_rss_mb": round(totals["VmHWM"], 1)}
 
 
 @dataclass(frozen=True)
@@ -137,11 +169,13 @@ class Load:
     ids: Path
     connections: int
     threads: int
+    pin_cpu: str | None  # wrk's core, when the API has the other to itself
 
 
 def run_wrk(load: Load, prefix: str, seconds: int) -> dict[str, Any]:
     command = [
-        *("taskset", "-c", LOAD_CPU, "wrk"),
+        *(("taskset", "-c", load.pin_cpu) if load.pin_cpu else ()),
+        "wrk",
         *(f"-t{load.threads}", f"-c{load.connections}", f"-d{seconds}s", "--timeout", "10s"),
         *("-s", str(LUA), load.url, "--", prefix, f"?purpose={PURPOSE}", load.token, str(load.ids)),
     ]
@@ -175,6 +209,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternate the endpoint and the floor")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="API processes; 1 pins it to a core")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -191,14 +226,15 @@ def main() -> None:
 
     port = free_port()
     started = time.perf_counter()
-    api = start_api(home, port, home / "api.log")
+    api = start_api(home, port, home / "api.log", args.workers)
     # The app loads its snapshots before it answers: this is the start with the load.
     ready_seconds = round(time.perf_counter() - started, 1)
-    load = Load(f"http://127.0.0.1:{port}", api.pid, token, ids, args.connections, args.threads)
+    pin_cpu = LOAD_CPU if args.workers == 1 else None
+    load = Load(f"http://127.0.0.1:{port}", api.pid, token, ids, args.connections, args.threads, pin_cpu)
     try:
         measured = measure(api.pid, load, first_id, args.seconds, args.rounds)
         location, options = delta_rs_location(settings, "gold", "subject_profile")
-        measured["new_version"] = new_version_under_load(load, location, options, args.seconds)
+        measured["new_version"] = new_version_under_load(load, location, options, args.seconds, args.workers)
         print(f"new version: {json.dumps(measured['new_version'])}", flush=True)
     finally:
         api.send_signal(signal.SIGTERM)
@@ -213,7 +249,8 @@ def main() -> None:
         "subjects": gold["subjects"],
         "gold": gold,
         "load": load_facts | {"seconds": args.seconds, "rounds": args.rounds},
-        "pinned": {"api_cpu": SERVER_CPU, "wrk_cpu": LOAD_CPU},
+        "api_workers": args.workers,
+        "pinned": {"api_cpu": SERVER_CPU, "wrk_cpu": LOAD_CPU} if args.workers == 1 else None,
         "api_ready_seconds": ready_seconds,
         **measured,
         "audit_records_journaled": journaled_records(home),
@@ -263,7 +300,7 @@ def measure(pid: int, load: Load, first_id: str, seconds: int, rounds: int) -> d
 
 
 def new_version_under_load(
-    load: Load, location: str, options: dict[str, str], seconds: int
+    load: Load, location: str, options: dict[str, str], seconds: int, workers: int
 ) -> dict[str, Any]:
     """A new gold version committed while wrk runs: how long until the API serves it, what the
     clients got meanwhile, and the API's peak memory (it holds both versions while it loads).
@@ -273,6 +310,7 @@ def new_version_under_load(
     """
 
     def served_version() -> int:
+        # A new connection each time: any worker process may answer.
         version: int = httpx.get(f"{load.url}/health", timeout=30).json()["gold_version"]
         return version
 
@@ -285,8 +323,11 @@ def new_version_under_load(
             {"hub.bench.new_version_at": dt.datetime.now(dt.UTC).isoformat()}, raise_if_not_exists=False
         )
         committed = time.perf_counter()
-        while served_version() == before and time.perf_counter() - committed < 10 * seconds:
-            time.sleep(0.2)
+        # Served by every worker process: this many answers in a row with the new version.
+        in_a_row, needed = 0, 8 * workers
+        while in_a_row < needed and time.perf_counter() - committed < 10 * seconds:
+            in_a_row = in_a_row + 1 if served_version() != before else 0
+            time.sleep(0.05 if in_a_row else 0.2)
         timing["served_after_seconds"] = round(time.perf_counter() - committed, 1)
 
     committer = threading.Thread(target=commit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -93,19 +94,27 @@ def ids_check(values: Annotated[list[str], typer.Argument(help="Resident IDs or 
 def serve(
     host: Annotated[str | None, typer.Option(help="Overrides HUB_API_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Overrides HUB_API_PORT.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Overrides HUB_API_WORKERS.", min=1)] = None,
 ) -> None:
     """Serve the API (subject profiles from gold) until interrupted."""
     import uvicorn
 
-    from api.main import create_app
     from hub.logs import configure_logging
 
     settings = get_settings()
+    workers = workers or settings.api_workers
     # uvicorn's own lines (start, stop, errors) in the hub's format; its access log is off, since the
     # API logs each request itself by route template: a raw path holds the subject id asked for.
     configure_logging(settings.log_format, settings.log_level, also=("uvicorn",))
+    if workers > 1 and settings.token_signing_key is None:
+        # One key for every process, or a token one issued would be refused by another; it still
+        # dies with the server, as a single process's own random key does.
+        os.environ["HUB_TOKEN_SIGNING_KEY"] = secrets.token_urlsafe(48)
     uvicorn.run(
-        create_app(settings),
+        # By name, so that each worker process builds its own app (`create_served_app`).
+        "api.main:create_served_app",
+        factory=True,
+        workers=workers,
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_config=None,

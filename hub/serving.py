@@ -74,17 +74,20 @@ def start_api_process(
     env: Mapping[str, str],
     *,
     prefix: Sequence[str] = (),
+    args: Sequence[str] = (),
     timeout: float = 60.0,
 ) -> subprocess.Popen[bytes]:
     """Start `uvicorn --factory <factory>` on 127.0.0.1:port in a process of its own, its stderr in
     `log`, and return once `/health` answers 200.
 
-    `env` is added to this process's environment; `prefix` goes before the command (`taskset`, say).
+    `env` is added to this process's environment; `prefix` goes before the command (`taskset`, say)
+    and `args` after it (`--workers 2`, say).
     """
     command = [
         *prefix,
         *(sys.executable, "-m", "uvicorn", "--factory", factory),
         *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"),
+        *args,
     ]
     with log.open("wb") as stderr:
         process = subprocess.Popen(

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=90, ge=7)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Processes `hub serve` answers with, at most one per core. Each holds its own snapshot of gold
+    # (memory times N), audit segment, caches, metrics and the progress query's limits on wrong
+    # verification codes (so N times as many wrong guesses pass before a wait).
+    api_workers: int = Field(default=1, ge=1)
     # How often the API checks the gold table for a new version, in seconds.
     api_refresh_seconds: float = Field(default=5.0, ge=0.0)
     # HS256 key the API signs its access tokens with. Unset, the API makes a random one at start,
