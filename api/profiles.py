@@ -1,5 +1,5 @@
-"""The serving snapshot of subject profiles: gold's `subject_profile` by subject id, held as Arrow
-and made a dict one row at a time, for the request that asks for it (`ArrowRows`)."""
+"""The serving snapshot of subject profiles: gold's `subject_profile` by subject id, each packed
+once per version and unpacked for the request that asks for it (`PackedRows`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.snapshots import ArrowRows, Read, SnapshotStore
+from api.snapshots import PackedRows, Read, SnapshotStore
 
 # The lineage of each case and identity entry back to bronze: for the lake's readers, served by no
 # route, so not held.
@@ -26,7 +26,7 @@ class ProfileStore(SnapshotStore[ProfileSnapshot]):
     def build(self, versions: tuple[int, ...], tables: Sequence[Read]) -> ProfileSnapshot:
         (version,), (table,) = versions, tables
         return ProfileSnapshot(
-            version, {} if table is None else ArrowRows(table, "subject_id", unserved=UNSERVED)
+            version, {} if table is None else PackedRows(table, "subject_id", unserved=UNSERVED)
         )
 
     def get(self, subject_id: str) -> dict[str, Any] | None:

@@ -10,10 +10,11 @@ import pyarrow as pa
 import pytest
 from deltalake import write_deltalake
 
+from api import snapshots
 from api.access import catalogue_is_open, unconditional_fields_only
 from api.catalogue import CatalogueStore
-from api.profiles import ProfileStore
-from api.snapshots import MISSING
+from api.profiles import UNSERVED, ProfileStore
+from api.snapshots import MISSING, ArrowRows, PackedRows
 from hub.settings import Settings
 from hub.storage import delta_rs_location
 from tests.catalogue_rows import CONSTRUCTION_PERMIT, FOOD_STALL, items, requirements, write_catalogue
@@ -83,7 +84,7 @@ def test_the_item_guide_serves_only_what_the_contracts_open_to_every_department(
         unconditional_fields_only({"material_key": ("material.material_type", "material.file_object_key")})
 
 
-def test_profiles_are_held_as_arrow_and_each_looked_up_row_is_the_row_gold_wrote(settings: Settings) -> None:
+def test_profiles_are_packed_and_each_looked_up_row_is_the_row_gold_wrote(settings: Settings) -> None:
     location, _ = delta_rs_location(settings, "gold", "subject_profile")
     person, entity = profile_row(PERSON), profile_row(ENTITY) | {"subject_type": "entity"}
     # Two commits, two files: rows are found across the table's batches.
@@ -103,3 +104,16 @@ def test_profiles_are_held_as_arrow_and_each_looked_up_row_is_the_row_gold_wrote
     assert served["cases"][0]["received_at"].utcoffset() == dt.timedelta(0)
     assert served["built_at"] == BUILT_AT
     assert snapshot.profiles.get("11010519491231003X") is None
+
+
+def test_rows_held_as_arrow_or_packed_are_looked_up_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One row a slice: rows are found across the slices they were packed in.
+    monkeypatch.setattr(snapshots, "PACK_SLICE_ROWS", 1)
+    table = pa.Table.from_pylist([profile_row(PERSON), profile_row(ENTITY) | {"subject_type": "entity"}])
+    as_arrow, packed = ArrowRows(table, "subject_id", UNSERVED), PackedRows(table, "subject_id", UNSERVED)
+    assert list(packed) == list(as_arrow) == [PERSON, ENTITY]
+    for subject_id in (PERSON, ENTITY):
+        assert packed[subject_id] == as_arrow[subject_id]
+    # Each look-up unpacks a row of its own: a route may change what it was given.
+    packed[PERSON]["cases"].clear()
+    assert packed[PERSON]["cases"] == as_arrow[PERSON]["cases"] != []
