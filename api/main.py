@@ -131,10 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_problem_handlers(app)
     app.add_exception_handler(auth.TokenRequestError, auth.token_error_response)
+    # The profile first: the router tries routes in order, and most requests are for it.
+    app.include_router(subjects.router)
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(auth.router)
-    app.include_router(subjects.router)
     app.include_router(access_log.router)
     app.include_router(attestations.router)
     app.include_router(reuse.router)

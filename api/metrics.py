@@ -81,9 +81,25 @@ class ApiMetrics:
             "Audit records that could not be journalled; each such request was answered 503.",
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, str, int], tuple[Any, Any]] = {}
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+    def answered(self, department: str, endpoint: str, method: str, status: int, seconds: float) -> None:
+        """Counts and times one request."""
+        # Each series' child kept: `labels` checks and locks on every call, for a child that,
+        # once made, never changes.
+        key = (department, endpoint, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(department, endpoint, method, str(status)),
+                self.latency.labels(endpoint, method),
+            )
+        count, latency = children
+        count.inc()
+        latency.observe(seconds)
 
 
 def route_template(scope: Scope, root_path_before: str) -> str:
@@ -131,8 +147,9 @@ class MetricsMiddleware:
         method = str(scope.get("method", ""))
         caller: Caller | None = scope.get(CALLER_SCOPE_KEY)
         department = caller.department if caller else NO_DEPARTMENT
-        self.metrics.requests.labels(department, endpoint, method, str(status)).inc()
-        self.metrics.latency.labels(endpoint, method).observe(seconds)
+        self.metrics.answered(department, endpoint, method, status, seconds)
+        if not log.isEnabledFor(logging.INFO):
+            return  # nor build the line's fields
         log.info(
             "%s %s %d in %.1f ms",
             method,

@@ -35,4 +35,7 @@ def create_bench_app() -> FastAPI:
             echo["body"] = echo_file.read_bytes()
         return Response(echo["body"], media_type="application/json")
 
+    # First in the router's list, as the API puts its profile route (api.main): neither pays for
+    # trying the other routes first.
+    app.router.routes[:0] = [app.router.routes.pop(), app.router.routes.pop()]
     return app
