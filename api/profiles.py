@@ -7,7 +7,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.snapshots import PackedRows, Read, SnapshotStore
+import pyarrow as pa
+from deltalake import DeltaTable
+
+from api.snapshots import PackedRows, SnapshotStore
 
 # The lineage of each case and identity entry back to bronze: for the lake's readers, served by no
 # route, so not held.
@@ -23,7 +26,16 @@ class ProfileSnapshot:
 class ProfileStore(SnapshotStore[ProfileSnapshot]):
     tables = (("gold", "subject_profile"),)
 
-    def build(self, versions: tuple[int, ...], tables: Sequence[Read]) -> ProfileSnapshot:
+    def read(self, table: DeltaTable) -> pa.RecordBatchReader:
+        """The table's batches as they are read, packed one by one: a million profiles take GBs
+        as Arrow, and held whole beside the previous version's and the new packed rows, they
+        would take as much again."""
+        dataset = table.to_pyarrow_dataset()
+        return pa.RecordBatchReader.from_batches(dataset.schema, dataset.to_batches())
+
+    def build(
+        self, versions: tuple[int, ...], tables: Sequence[pa.RecordBatchReader | None]
+    ) -> ProfileSnapshot:
         (version,), (table,) = versions, tables
         return ProfileSnapshot(
             version, {} if table is None else PackedRows(table, "subject_id", unserved=UNSERVED)

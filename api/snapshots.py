@@ -150,7 +150,9 @@ class _KeyedRows(Mapping[str, dict[str, Any]], ABC):
     (lineage no route serves), timestamps and dates held as integers and made datetimes (in UTC)
     and dates in Python when a row is looked up (`_served`)."""
 
-    def __init__(self, table: pa.Table, key: str, unserved: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, table: pa.Table | pa.RecordBatchReader, key: str, unserved: frozenset[str] = frozenset()
+    ) -> None:
         fields, fixes = _struct_fixes(pa.struct(list(table.schema)), unserved)
         self._fix = _fields_fix(fixes)
         # Where each key's row is held, as the subclass tells.
@@ -158,7 +160,7 @@ class _KeyedRows(Mapping[str, dict[str, Any]], ABC):
         self._hold(table.cast(pa.schema(fields)), key)
 
     @abstractmethod
-    def _hold(self, served: pa.Table, key: str) -> None:
+    def _hold(self, served: Any, key: str) -> None:
         """Keep the rows of `served` (the table as served) and index them by `key` in `_where`."""
 
     def __iter__(self) -> Iterator[str]:
@@ -171,6 +173,9 @@ class _KeyedRows(Mapping[str, dict[str, Any]], ABC):
 class ArrowRows(_KeyedRows):
     """Rows held as Arrow, each made a dict only when it is looked up: a fraction of the memory and
     of the load time that Python dicts would take, for a table whose rows are seldom asked for."""
+
+    def __init__(self, table: pa.Table, key: str, unserved: frozenset[str] = frozenset()) -> None:
+        super().__init__(table, key, unserved)
 
     def _hold(self, served: pa.Table, key: str) -> None:
         # A row is read column by column: a one-row slice of the batch made a dict costs more.
@@ -200,15 +205,17 @@ class PackedRows(_KeyedRows):
 
     Made a dict from Arrow on each look-up, a profile cost 65-95 µs of a request's time; unpacked,
     about 15 µs. Packing costs about 50 µs a row when a version is loaded (a minute for a million
-    profiles), and the packed rows take about what Arrow holds them in (3 KB a profile).
+    profiles), and the packed rows take about what Arrow holds them in (3 KB a profile). Given a
+    stream of the table's batches, a version is never held whole as Arrow beside its packed rows.
     """
 
-    def _hold(self, served: pa.Table, key: str) -> None:
+    def _hold(self, served: pa.Table | pa.RecordBatchReader, key: str) -> None:
         self._packed: list[bytes] = []
-        for batch in served.to_batches(max_chunksize=PACK_SLICE_ROWS):
-            for row in batch.to_pylist():
-                self._where[row[key]] = len(self._packed)
-                self._packed.append(marshal.dumps(row))
+        for batch in served.to_batches() if isinstance(served, pa.Table) else served:
+            for start in range(0, batch.num_rows, PACK_SLICE_ROWS):
+                for row in batch.slice(start, PACK_SLICE_ROWS).to_pylist():
+                    self._where[row[key]] = len(self._packed)
+                    self._packed.append(marshal.dumps(row))
 
     def __getitem__(self, key: str) -> dict[str, Any]:
         # Trusted bytes: this process packed them.
@@ -230,8 +237,13 @@ class SnapshotStore(ABC, Generic[S]):
         self._lock = threading.Lock()
 
     @abstractmethod
-    def build(self, versions: tuple[int, ...], tables: Sequence[Read]) -> S:
-        """The snapshot of each table at its version (MISSING, and None, when absent)."""
+    def build(self, versions: tuple[int, ...], tables: Sequence[Any]) -> S:
+        """The snapshot of each table at its version (MISSING, and None, when absent), each as
+        `read` gave it."""
+
+    def read(self, table: DeltaTable) -> Any:
+        """A table at its version as `build` takes it: whole, as Arrow (`Read`)."""
+        return table.to_pyarrow_table()
 
     @property
     def served_versions(self) -> dict[str, int]:
@@ -288,6 +300,6 @@ class SnapshotStore(ABC, Generic[S]):
         versions = tuple(MISSING if table is None else table.version() for table in tables)
         if versions == self._versions:
             return
-        read = [None if table is None else table.to_pyarrow_table() for table in tables]
+        read = [None if table is None else self.read(table) for table in tables]
         self._snapshot = self.build(versions, read)
         self._versions = versions
