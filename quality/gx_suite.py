@@ -35,12 +35,14 @@ class MissingReferenceTableError(ValueError):
     """The contract references a dataset whose table the caller did not name."""
 
 
-def _reference_expectation(ref: Reference, table: str) -> gx.expectations.Expectation:
+def _reference_expectation(ref: Reference, table: str, broadcast: bool) -> gx.expectations.Expectation:
     """Rows whose reference does not resolve in `table` (a Spark SQL table name, such as
-    delta.`<uri>`), checked over the whole batch with an anti join."""
+    delta.`<uri>`), checked over the whole batch with an anti join; with `broadcast`, the target's
+    keys are sent to every task rather than both sides shuffled (as `quality.row_rules` does)."""
     matches = " AND ".join(f"b.{c} = t.{t}" for c, t in zip(ref.columns, ref.target_columns, strict=True))
     present = " AND ".join(f"b.{c} IS NOT NULL" for c in ref.columns)
-    query = f"SELECT b.* FROM {{batch}} b LEFT ANTI JOIN {table} t ON {matches} WHERE {present}"
+    hint = "/*+ BROADCAST(t) */ " if broadcast else ""
+    query = f"SELECT {hint}b.* FROM {{batch}} b LEFT ANTI JOIN {table} t ON {matches} WHERE {present}"
     return gx.expectations.UnexpectedRowsExpectation(
         unexpected_rows_query=query,
         description=f"({', '.join(ref.columns)}) exists in {ref.target}.({', '.join(ref.target_columns)})",
@@ -51,9 +53,11 @@ def compile_suite(
     contract: Contract,
     code_lists: dict[str, frozenset[str]],
     reference_tables: Mapping[str, str] | None = None,
+    broadcast: frozenset[str] = frozenset(),
 ) -> SuiteSpec:
     """The contract's batch-level suite. `reference_tables` names, for each contract this one
-    references, the Spark SQL table holding it (such as delta.`<uri>`)."""
+    references, the Spark SQL table holding it (such as delta.`<uri>`); the keys of those in
+    `broadcast` are few enough to send to every task."""
     expectations: list[gx.expectations.Expectation] = [
         gx.expectations.ExpectTableColumnsToMatchSet(
             column_set=contract.field_names,
@@ -81,7 +85,7 @@ def compile_suite(
             raise MissingReferenceTableError(
                 f"contract {contract.name} references {ref.target}, whose table was not named"
             )
-        expectations.append(_reference_expectation(ref, table))
+        expectations.append(_reference_expectation(ref, table, ref.target in broadcast))
     return SuiteSpec(f"{contract.name}-{contract.version}", expectations)
 
 

@@ -29,8 +29,9 @@ WORKERS = 2
 def _serve(home: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "HUB_TOKEN_SIGNING_KEY"}
     with log.open("wb") as stderr:
+        hub = str(Path(sys.executable).with_name("hub"))
         return subprocess.Popen(
-            [str(Path(sys.executable).with_name("hub")), "serve", "--port", str(port), "--workers", str(WORKERS)],
+            [hub, "serve", "--port", str(port), "--workers", str(WORKERS)],
             env=env | {"HUB_HOME": str(home)},
             stdout=subprocess.DEVNULL,
             stderr=stderr,

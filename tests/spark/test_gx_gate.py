@@ -50,12 +50,16 @@ def test_suite_passes_clean_batch_and_fails_on_planted_bad_row(spark: SparkSessi
     assert gate.failed_expectations == ["expect_column_values_to_be_in_set(channel)"]
 
 
-def test_suite_fails_a_batch_whose_references_do_not_resolve(spark: SparkSession) -> None:
+# The target's keys broadcast to every task, or both sides shuffled: the same verdicts.
+@pytest.mark.parametrize("broadcast", [frozenset(), frozenset({"case"})], ids=["shuffled", "broadcast"])
+def test_suite_fails_a_batch_whose_references_do_not_resolve(
+    spark: SparkSession, broadcast: frozenset[str]
+) -> None:
     spark.createDataFrame(
         [("food_drug", "SY1")], "department string, case_id string"
     ).createOrReplaceTempView("gate_cases")
     contract = load_contract("material")
-    suite = compile_suite(contract, load_code_lists(), {"case": "gate_cases"})
+    suite = compile_suite(contract, load_code_lists(), {"case": "gate_cases"}, broadcast=broadcast)
     material = {
         "department": "food_drug",
         "material_id": "SY1-01",

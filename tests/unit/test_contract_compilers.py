@@ -42,6 +42,18 @@ def test_contract_compiles_to_gx_suite(name: str) -> None:
     assert all("LEFT ANTI JOIN" in q for q in queries)
 
 
+@pytest.mark.parametrize("broadcast", [frozenset(), frozenset({"case"})], ids=["shuffled", "broadcast"])
+def test_a_reference_named_for_broadcast_is_hinted(broadcast: frozenset[str]) -> None:
+    suite = compile_suite(load_contract("case_event"), load_code_lists(), {"case": "case_table"}, broadcast)
+    (query,) = [
+        e.configuration.kwargs["unexpected_rows_query"]
+        for e in suite.expectations
+        if e.expectation_type == "unexpected_rows_expectation"
+    ]
+    assert ("SELECT /*+ BROADCAST(t) */ b.*" in query) == bool(broadcast)
+    assert "LEFT ANTI JOIN case_table t" in query
+
+
 def test_a_reference_without_its_table_is_an_error() -> None:
     with pytest.raises(MissingReferenceTableError, match="references approval_item"):
         compile_suite(load_contract("case"), load_code_lists())
