@@ -208,8 +208,15 @@ def delta_rs_location(settings: Settings, layer: str, table: str) -> tuple[str, 
 
 def read_table_rows(settings: Settings, layer: str, table: str) -> list[dict[str, Any]]:
     """A small Delta table as Python rows, read with delta-rs (no JVM): for reports and checks."""
+    import pyarrow as pa
     from deltalake import DeltaTable
 
     location, options = delta_rs_location(settings, layer, table)
-    rows: list[dict[str, Any]] = DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
+    delta_table = DeltaTable(location, storage_options=options)
+    if "deletionVectors" in (delta_table.protocol().reader_features or []):
+        # delta-rs's Arrow reader refuses such a table (gold's case facts); its engine reads it.
+        read: pa.Table = pa.RecordBatchReader.from_stream(delta_table.scan()).read_all()
+    else:
+        read = delta_table.to_pyarrow_table()
+    rows: list[dict[str, Any]] = read.to_pylist()
     return rows

@@ -299,15 +299,17 @@ def working_calendar_rows(calendar: WorkingCalendar) -> list[tuple[dt.date, bool
     return rows
 
 
-def write_gold(df: DataFrame, table_uri: str) -> None:
+def write_gold(df: DataFrame, table_uri: str, *, deletion_vectors: bool = False) -> None:
     """Full rebuild as one atomic overwrite: readers see the old or the new version, never a mix.
 
-    Kept readable by delta-rs: no deletion vectors, no column mapping.
+    Kept readable by delta-rs's Arrow readers, which the API serves through: no column mapping, and
+    no deletion vectors unless `deletion_vectors` (for a table only Spark and `DeltaTable.scan`
+    read).
     """
     (
         df.write.format("delta")
         .mode("overwrite")
         .option("overwriteSchema", "true")
-        .option("delta.enableDeletionVectors", "false")
+        .option("delta.enableDeletionVectors", str(deletion_vectors).lower())
         .save(table_uri)
     )

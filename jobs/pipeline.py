@@ -1031,7 +1031,9 @@ def build_case_facts(settings: Settings, calendar: CalendarArrays, *, rebuild: b
     spark.conf.set(COMMIT_METADATA, metadata)
     try:
         if before is None:
-            gold.write_gold(every_case, uri)
+            # Only the marts' build reads the facts (no API): a day's changed cases, scattered
+            # over every file, are then marked deleted there instead of every file rewritten.
+            gold.write_gold(every_case, uri, deletion_vectors=True)
         else:
             changed = F.broadcast(
                 _cases_with_changed_facts(
