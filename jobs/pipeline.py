@@ -10,10 +10,10 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from functools import partial, reduce
+from functools import cache, partial, reduce
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -36,7 +36,7 @@ from jobs.landing import LandedBatch, land, landed_batches, plan_pull
 from jobs.sources import holds_records, interface_url, local_window, payload_problem, source_for
 from jobs.spark import get_spark, job_description
 from quality.contracts import Contract, identity_attributes, load_code_lists, load_contract
-from quality.gx_suite import GateRun, compile_suite, gate_run
+from quality.gx_suite import GateRun, compile_suite, gate_run, suite_name
 from quality.row_rules import (
     BROADCAST_KEYS_LIMIT,
     UNPARSED,
@@ -637,7 +637,11 @@ def _rows_to_gate(
 
 
 def _gate_table(
-    settings: Settings, gate: GateRun, name: str, last_passed: dict[str, int]
+    settings: Settings,
+    gate: GateRun,
+    name: str,
+    last_passed: dict[str, int],
+    few_keys: Callable[[str], bool],
 ) -> dict[str, Any] | None:
     """Gate one silver table in the run, or None when it does not exist yet or has not changed
     since its suite last passed."""
@@ -647,17 +651,14 @@ def _gate_table(
     if version is None:
         return None
     contract = load_contract(name)
-    targets = {r.target: table_uri(settings, "silver", r.target) for r in contract.references}
-    # Delta counts a table's rows from its log's statistics, without reading it.
-    few_keys = frozenset(
-        t for t, u in targets.items() if spark.read.format("delta").load(u).count() <= BROADCAST_KEYS_LIMIT
-    )
-    references = {t: f"delta.`{u}`" for t, u in targets.items()}
-    suite = compile_suite(contract, load_code_lists(), references, broadcast=few_keys)
-    last = last_passed.get(suite.name)
+    last = last_passed.get(suite_name(contract))
     if last == version:
-        log.info("GX suite %s: silver/%s unchanged since it passed", suite.name, name)
+        log.info("GX suite %s: silver/%s unchanged since it passed", suite_name(contract), name)
         return None
+    targets = {r.target: table_uri(settings, "silver", r.target) for r in contract.references}
+    references = {t: f"delta.`{u}`" for t, u in targets.items()}
+    broadcast = frozenset(t for t in targets if few_keys(t))
+    suite = compile_suite(contract, load_code_lists(), references, broadcast=broadcast)
     with job_description(spark, f"gate silver/{name}"):
         scope, rows = _rows_to_gate(settings, contract, version, last)
         rows = rows.persist()
@@ -688,11 +689,19 @@ def validate_silver(settings: Settings) -> dict[str, Any]:
     """
     spark = get_spark(settings)
     last_passed = _last_passed_gates(settings)
+
+    @cache
+    def few_keys(target: str) -> bool:
+        """Whether a referenced table's keys are few enough to broadcast; counted once a run, from
+        the Delta log's statistics (several contracts reference the case table)."""
+        rows: int = spark.read.format("delta").load(table_uri(settings, "silver", target)).count()
+        return rows <= BROADCAST_KEYS_LIMIT
+
     with gate_run(settings.gx_docs_dir) as gate:
         summaries = [
             summary
             for name in SILVER_CONTRACTS
-            if (summary := _gate_table(settings, gate, name, last_passed)) is not None
+            if (summary := _gate_table(settings, gate, name, last_passed, few_keys)) is not None
         ]
     validated_at = dt.datetime.now(dt.UTC)
     spark.createDataFrame(

@@ -86,7 +86,12 @@ def compile_suite(
                 f"contract {contract.name} references {ref.target}, whose table was not named"
             )
         expectations.append(_reference_expectation(ref, table, ref.target in broadcast))
-    return SuiteSpec(f"{contract.name}-{contract.version}", expectations)
+    return SuiteSpec(suite_name(contract), expectations)
+
+
+def suite_name(contract: Contract) -> str:
+    """The name of the contract's suite, as its results and Data Docs carry it."""
+    return f"{contract.name}-{contract.version}"
 
 
 @dataclass(frozen=True)
