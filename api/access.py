@@ -35,10 +35,12 @@ from typing import Any, Literal, cast
 from pydantic import BaseModel
 
 from api.masking import Masker, mask_whole, masker_for
+from api.model_json import Shape, field_order, field_shapes
 from api.schemas import (
     CasePublic,
     CertificatePublic,
     DepartmentNamePublic,
+    IdentityAttributePublic,
     ItemGuidePublic,
     MaterialOnFilePublic,
     OpenAlertPublic,
@@ -169,6 +171,8 @@ def _contract_fields(sources: Iterable[str]) -> list[Field]:
 class ListPolicy:
     owner: str
     fields: Mapping[str, FieldRule]
+    # What gives an item field's value its served form (`api.model_json`).
+    shapes: Mapping[str, Shape] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,7 @@ def sharing_policy() -> SharingPolicy:
         for item_field in source.item.model_fields:
             sources = source.derived.get(item_field, (f"{source.contract}.{item_field}",))
             rules[item_field] = rule_from(_contract_fields(sources))
-        lists[name] = ListPolicy(source.owner, rules)
+        lists[name] = ListPolicy(source.owner, rules, field_shapes(source.item))
     return SharingPolicy(
         subject={name: rule_from(_contract_fields(sources)) for name, sources in SUBJECT_SOURCES.items()},
         identity={f.name: rule_from([f]) for f in identity_attributes()},
@@ -306,8 +310,8 @@ class Access:
 
 
 # An item field as a caller of one standing is given it in items of one owner: the field, its path
-# in the report, the verdict and the mask.
-FieldView = tuple[str, str, Verdict, Masker]
+# in the report, the verdict, the mask and the shape of its served form.
+FieldView = tuple[str, str, Verdict, Masker, Shape | None]
 
 
 @lru_cache(maxsize=4096)
@@ -315,7 +319,7 @@ def _item_view(name: str, policy: ListPolicy, owner: str | None, standing: Stand
     """Decided once per list, owner and standing, not for each value of each item: a profile holds
     dozens of items, and their owners and the callers' standings are few."""
     return tuple(
-        (key, f"{name}.{key}", standing.verdict(rule, owner), rule.mask)
+        (key, f"{name}.{key}", standing.verdict(rule, owner), rule.mask, policy.shapes.get(key))
         for key, rule in policy.fields.items()
     )
 
@@ -367,11 +371,13 @@ class Viewer:
         # What `value` does, with the verdicts decided beforehand (`_item_view`).
         owner = item.get(policy.owner)
         visible = {}
-        for key, path, verdict, mask in _item_view(name, policy, owner, self.access.standing):
+        for key, path, verdict, mask, shape in _item_view(name, policy, owner, self.access.standing):
             value = item.get(key)
             if value is not None and value != []:
                 if verdict == "shown":
                     self.returned.add(path)
+                    if shape is not None:
+                        value = shape(value)
                 elif verdict == "masked":
                     self.masked.add(path)
                     self.returned.add(path)
@@ -389,12 +395,13 @@ class Viewer:
         value = self.value(f"identity.{attribute}", rule, entry["department"], entry["value"])
         if value is None:
             return None
+        updated_at = entry["updated_at"]
         return {
             "field": attribute,
             "value": value,
             "sharing_class": rule.sharing_class,
             "department": entry["department"],
-            "updated_at": entry["updated_at"],
+            "updated_at": None if updated_at is None else IDENTITY_SHAPES["updated_at"](updated_at),
         }
 
     def conflicts(self, policy: SharingPolicy, attributes: Iterable[str]) -> list[str]:
@@ -436,11 +443,21 @@ class Viewer:
         }
 
 
+IDENTITY_SHAPES = field_shapes(IdentityAttributePublic)
+PROFILE_SHAPES = field_shapes(SubjectProfilePublic)
+
+
 def visible_profile(
-    row: Mapping[str, Any], access: Access, policy: SharingPolicy | None = None
+    row: Mapping[str, Any],
+    access: Access,
+    policy: SharingPolicy | None = None,
+    gold_version: int | None = None,
 ) -> dict[str, Any]:
     """What `access` may see of a gold profile row, with what it may not listed in `withheld`, and
-    the paths of the values it is given (shown or masked) in `returned`, for the audit."""
+    the paths of the values it is given (shown or masked) in `returned`, for the audit.
+
+    In the served form of `SubjectProfilePublic` (`api.model_json`), from gold's `gold_version`,
+    with `returned` after the model's fields."""
     policy = policy or sharing_policy()
     viewer = Viewer(access)
     visible: dict[str, Any] = {"subject_id": row["subject_id"]}
@@ -454,7 +471,14 @@ def visible_profile(
     visible["conflicts"] = viewer.conflicts(policy, row.get("conflicts") or [])
     visible["valid_on"] = row.get("valid_on")
     visible["built_at"] = row.get("built_at")
-    return visible | viewer.report()
+    visible["gold_version"] = gold_version
+    visible |= viewer.report()
+    for name, shape in PROFILE_SHAPES.items():
+        if visible[name] is not None:
+            visible[name] = shape(visible[name])
+    served = {name: visible[name] for name in field_order(SubjectProfilePublic)}
+    served["returned"] = visible["returned"]
+    return served
 
 
 # "Holds a valid X" is read from these fields of the certificates of type X; a certificate whose

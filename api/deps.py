@@ -138,13 +138,15 @@ def _purpose_description() -> str:
     )
 
 
+MAX_PURPOSE_CHARS = 64
+
 # Typed as text and checked in get_access, so an unknown purpose is answered with the known ones;
 # the enum still tells the OpenAPI document's readers which values exist.
 PurposeQuery = Annotated[
     str,
     Query(
         description=_purpose_description(),
-        max_length=64,
+        max_length=MAX_PURPOSE_CHARS,
         json_schema_extra={"enum": sorted(purposes())},
     ),
 ]

@@ -1,11 +1,13 @@
-"""A response model's JSON written straight from the dict the hub built for it, not validated.
+"""A response model's JSON written straight from the dict the hub built in the model's served
+form, not validated.
 
 Validating a profile into `SubjectProfilePublic` and dumping it took a fifth of the profile
-route's time under load, to re-check values the access policy had just shaped from gold. What
-validation did besides checking is done here: the model's fields in the model's order (what a
-dict holds beyond them is dropped) and `LocalDatetime` values in district time. pydantic-core
-writes the JSON, so values are formatted as `model_dump_json` formats them, byte for byte
-(`tests/unit/test_model_json.py`). The route keeps the model as its `response_model`: the
+route's time under load, to re-check values the access policy had just shaped from gold; walking
+the dict again to put its times in district time and its keys in order took half as much again.
+So the access policy builds the served form itself: each dict holds just its model's fields in the
+model's order, and each `LocalDatetime` value is in district time (`field_shapes` tells it which
+fields need what). pydantic-core writes that as `model_dump_json` writes the validated model, byte
+for byte (`tests/unit/test_model_json.py`). The route keeps the model as its `response_model`: the
 OpenAPI document still describes what it sends.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -24,12 +26,8 @@ from pydantic.fields import FieldInfo
 
 from api.schemas import in_district_time
 
-# What gives a field's value its served form; None: the value as it is.
+# What gives a held value (not None) its served form.
 Shape = Callable[[Any], Any]
-
-
-def _local_datetime(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else in_district_time(value)
 
 
 def _without_none(annotation: Any) -> Any:
@@ -56,45 +54,27 @@ def _is_local_datetime(annotation: Any, metadata: list[Any]) -> bool:
 def _shape_of(field: FieldInfo) -> Shape | None:
     annotation = _without_none(field.annotation)
     if _is_local_datetime(annotation, field.metadata):
-        return _local_datetime
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return model_shape(annotation)
+        return in_district_time
     if typing.get_origin(annotation) is list:
         (item,) = typing.get_args(annotation)
-        if isinstance(item, type) and issubclass(item, BaseModel):
-            shape_item = model_shape(item)
-            return lambda values: None if values is None else [shape_item(v) for v in values]
         if _is_local_datetime(item, []):
-            return lambda values: None if values is None else [_local_datetime(v) for v in values]
+            return lambda values: [None if v is None else in_district_time(v) for v in values]
+    # A nested model's dicts are built by whoever builds the served form, with that model's shapes.
     return None
 
 
 @cache
-def model_shape(model: type[BaseModel]) -> Callable[[Mapping[str, Any] | None], Mapping[str, Any] | None]:
-    """What makes a dict holding `model`'s fields into the dict its JSON is written from."""
-    order = tuple(model.model_fields)
-    fields = model.model_fields.items()
-    shapes = [(name, field_shape) for name, field in fields if (field_shape := _shape_of(field))]
-
-    def shape(data: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-        if data is None:
-            return None
-        # A dict of just the model's fields in its order is not built again: the access policy
-        # builds most of a profile's dicts so. The one given is never changed.
-        if not isinstance(data, dict) or tuple(data) != order:
-            served = {name: data[name] for name in order}
-        elif shapes:
-            served = data.copy()
-        else:
-            return data
-        for name, to_served in shapes:
-            served[name] = to_served(served[name])
-        return served
-
-    return shape
+def field_shapes(model: type[BaseModel]) -> dict[str, Shape]:
+    """The fields of `model` whose held values need a shape to be served, with it: a
+    `LocalDatetime` is put in district time (a naive one is taken as district time)."""
+    return {name: shape for name, field in model.model_fields.items() if (shape := _shape_of(field))}
 
 
-def model_json(model: type[BaseModel], data: Mapping[str, Any]) -> bytes:
-    """The JSON `model.model_validate(data).model_dump_json()` gives, for data the model accepts
-    as it is (no coercion), without validating it."""
-    return pydantic_core.to_json(model_shape(model)(data))
+@cache
+def field_order(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(model.model_fields)
+
+
+def served_json(data: dict[str, Any]) -> bytes:
+    """The JSON of a dict in its model's served form: what the validated model would dump."""
+    return pydantic_core.to_json(data)
