@@ -859,6 +859,12 @@ def build_gold(
     def of_subjects(df: DataFrame) -> DataFrame:
         return df if subjects is None else df.join(F.broadcast(subjects), "subject_id", "left_semi")
 
+    def held(df: DataFrame) -> DataFrame:
+        """On an incremental build, the changed subjects' rows of an input computed once and held:
+        the profile reads some inputs several times (the subjects' views three times, their cases
+        twice), and each read scanned the whole table again to find a hundredth of it."""
+        return df if subjects is None else df.localCheckpoint()
+
     def with_their_entities(views: DataFrame) -> DataFrame:
         """Every view of the rebuilt subjects and of the entities any view says they represent."""
         if subjects is None:
@@ -870,11 +876,11 @@ def build_gold(
         ).select("subject_id")
         return views.join(incremental.union_distinct([subjects, represented]), "subject_id", "left_semi")
 
-    subject_cases = of_subjects(cases)
-    subject_events = events.join(
-        subject_cases.select("department", "case_id"), ["department", "case_id"], "left_semi"
+    subject_cases = held(of_subjects(cases))
+    subject_events = held(
+        events.join(subject_cases.select("department", "case_id"), ["department", "case_id"], "left_semi")
     )
-    subject_materials = of_subjects(_silver(settings, "material"))
+    subject_materials = held(of_subjects(_silver(settings, "material")))
     registry = put(
         "material_registry",
         gold.material_registry(subject_materials, moment),
@@ -899,11 +905,11 @@ def build_gold(
         of_subjects(
             gold.subject_profile(
                 subject_cases,
-                subjects=with_their_entities(_silver(settings, "subject")),
+                subjects=held(with_their_entities(_silver(settings, "subject"))),
                 sharing_classes=_identity_sharing_classes(),
-                certificates=of_subjects(_silver(settings, "certificate")),
-                registry=of_subjects(registry),
-                alerts=of_subjects(alerts),
+                certificates=held(of_subjects(_silver(settings, "certificate"))),
+                registry=held(of_subjects(registry)),
+                alerts=held(of_subjects(alerts)),
                 items=items,
                 as_of=moment,
             )
