@@ -35,13 +35,26 @@ class MissingReferenceTableError(ValueError):
     """The contract references a dataset whose table the caller did not name."""
 
 
-def _reference_expectation(ref: Reference, table: str, broadcast: bool) -> gx.expectations.Expectation:
+def _reference_expectation(
+    ref: Reference, table: str, broadcast: bool, small_batch: bool
+) -> gx.expectations.Expectation:
     """Rows whose reference does not resolve in `table` (a Spark SQL table name, such as
-    delta.`<uri>`), checked over the whole batch with an anti join; with `broadcast`, the target's
-    keys are sent to every task rather than both sides shuffled (as `quality.row_rules` does)."""
+    delta.`<uri>`), checked over the whole batch with an anti join. With `broadcast`, the target's
+    keys are sent to every task rather than both sides shuffled (as `quality.row_rules` does). With
+    `small_batch`, the target's rows holding the batch's keys are found first, the batch's keys
+    sent to the target's scan, so neither side of the anti join is large: a day's changes checked
+    against a table of millions no longer ship the millions' keys to every task."""
     matches = " AND ".join(f"b.{c} = t.{t}" for c, t in zip(ref.columns, ref.target_columns, strict=True))
     present = " AND ".join(f"b.{c} IS NOT NULL" for c in ref.columns)
-    hint = "/*+ BROADCAST(t) */ " if broadcast else ""
+    if small_batch:
+        keys = ", ".join(ref.columns)
+        on_keys = " AND ".join(f"t.{t} = k.{c}" for c, t in zip(ref.columns, ref.target_columns, strict=True))
+        held = ", ".join(f"t.{t}" for t in ref.target_columns)
+        table = (
+            f"(SELECT /*+ BROADCAST(k) */ {held} FROM {table} t "
+            f"LEFT SEMI JOIN (SELECT DISTINCT {keys} FROM {{batch}}) k ON {on_keys})"
+        )
+    hint = "/*+ BROADCAST(t) */ " if broadcast or small_batch else ""
     query = f"SELECT {hint}b.* FROM {{batch}} b LEFT ANTI JOIN {table} t ON {matches} WHERE {present}"
     return gx.expectations.UnexpectedRowsExpectation(
         unexpected_rows_query=query,
@@ -54,10 +67,13 @@ def compile_suite(
     code_lists: dict[str, frozenset[str]],
     reference_tables: Mapping[str, str] | None = None,
     broadcast: frozenset[str] = frozenset(),
+    *,
+    small_batch: bool = False,
 ) -> SuiteSpec:
     """The contract's batch-level suite. `reference_tables` names, for each contract this one
     references, the Spark SQL table holding it (such as delta.`<uri>`); the keys of those in
-    `broadcast` are few enough to send to every task."""
+    `broadcast` are few enough to send to every task. A `small_batch` (a gate of the rows changed
+    since the last) has its own keys sent to the targets' scans instead."""
     expectations: list[gx.expectations.Expectation] = [
         gx.expectations.ExpectTableColumnsToMatchSet(
             column_set=contract.field_names,
@@ -85,7 +101,7 @@ def compile_suite(
             raise MissingReferenceTableError(
                 f"contract {contract.name} references {ref.target}, whose table was not named"
             )
-        expectations.append(_reference_expectation(ref, table, ref.target in broadcast))
+        expectations.append(_reference_expectation(ref, table, ref.target in broadcast, small_batch))
     return SuiteSpec(suite_name(contract), expectations)
 
 

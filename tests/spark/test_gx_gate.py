@@ -50,16 +50,23 @@ def test_suite_passes_clean_batch_and_fails_on_planted_bad_row(spark: SparkSessi
     assert gate.failed_expectations == ["expect_column_values_to_be_in_set(channel)"]
 
 
-# The target's keys broadcast to every task, or both sides shuffled: the same verdicts.
-@pytest.mark.parametrize("broadcast", [frozenset(), frozenset({"case"})], ids=["shuffled", "broadcast"])
+# The target's keys broadcast to every task, both sides shuffled, or the batch's keys sent to the
+# target's scan: the same verdicts.
+@pytest.mark.parametrize(
+    ("broadcast", "small_batch"),
+    [(frozenset(), False), (frozenset({"case"}), False), (frozenset(), True)],
+    ids=["shuffled", "broadcast", "small batch"],
+)
 def test_suite_fails_a_batch_whose_references_do_not_resolve(
-    spark: SparkSession, broadcast: frozenset[str]
+    spark: SparkSession, broadcast: frozenset[str], small_batch: bool
 ) -> None:
     spark.createDataFrame(
         [("food_drug", "SY1")], "department string, case_id string"
     ).createOrReplaceTempView("gate_cases")
     contract = load_contract("material")
-    suite = compile_suite(contract, load_code_lists(), {"case": "gate_cases"}, broadcast=broadcast)
+    suite = compile_suite(
+        contract, load_code_lists(), {"case": "gate_cases"}, broadcast=broadcast, small_batch=small_batch
+    )
     material = {
         "department": "food_drug",
         "material_id": "SY1-01",

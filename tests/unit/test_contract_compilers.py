@@ -54,6 +54,25 @@ def test_a_reference_named_for_broadcast_is_hinted(broadcast: frozenset[str]) ->
     assert "LEFT ANTI JOIN case_table t" in query
 
 
+def test_a_small_batch_sends_its_keys_to_the_targets_scan() -> None:
+    suite = compile_suite(
+        load_contract("case_event"), load_code_lists(), {"case": "case_table"}, small_batch=True
+    )
+    (query,) = [
+        e.configuration.kwargs["unexpected_rows_query"]
+        for e in suite.expectations
+        if e.expectation_type == "unexpected_rows_expectation"
+    ]
+    assert query == (
+        "SELECT /*+ BROADCAST(t) */ b.* FROM {batch} b LEFT ANTI JOIN "
+        "(SELECT /*+ BROADCAST(k) */ t.department, t.case_id FROM case_table t "
+        "LEFT SEMI JOIN (SELECT DISTINCT department, case_id FROM {batch}) k "
+        "ON t.department = k.department AND t.case_id = k.case_id) t "
+        "ON b.department = t.department AND b.case_id = t.case_id "
+        "WHERE b.department IS NOT NULL AND b.case_id IS NOT NULL"
+    )
+
+
 def test_a_reference_without_its_table_is_an_error() -> None:
     with pytest.raises(MissingReferenceTableError, match="references approval_item"):
         compile_suite(load_contract("case"), load_code_lists())
