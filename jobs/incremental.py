@@ -72,3 +72,14 @@ def replace_scope(spark: SparkSession, uri: str, rows: DataFrame, keys: list[str
         .whenNotMatchedInsert(condition=f"NOT s.{DELETE}", values={f"`{c}`": f"s.`{c}`" for c in columns})
         .execute()
     )
+
+
+def rewrite_scope(spark: SparkSession, uri: str, rows: DataFrame, scope: DataFrame) -> None:
+    """What `replace_scope` does, for a table without deletion vectors: the table written whole in
+    one commit, its rows outside the scope as they were.
+
+    A day's changed subjects are scattered over all of such a table's files, so a MERGE would
+    rewrite every file as well, after joining the changes with the whole table twice.
+    """
+    kept = spark.read.format("delta").load(uri).join(F.broadcast(scope), scope.columns, "left_anti")
+    kept.unionByName(rows).write.format("delta").mode("overwrite").save(uri)

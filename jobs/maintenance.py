@@ -62,9 +62,11 @@ def upkeep(
     *,
     retention_days: int,
     zorder_by: tuple[str, ...] = (),
+    keep: dict[str, str] | None = None,
     now: dt.datetime | None = None,
 ) -> Upkeep:
-    """Keep the audit window; compact the table if it has many files; vacuum it once a week.
+    """Keep the audit window and the table properties in `keep`; compact the table if it has many
+    files; vacuum it once a week.
 
     A vacuum only removes files unreferenced for longer than the retention, so a table younger
     than a week has nothing to vacuum yet.
@@ -74,7 +76,7 @@ def upkeep(
     detail = table.detail().select("numFiles", "properties", "createdAt").first()
     assert detail is not None
     files, properties, created = detail[0], detail[1] or {}, detail[2]
-    wanted = retention_properties(retention_days)
+    wanted = retention_properties(retention_days) | (keep or {})
     if any(properties.get(k) != v for k, v in wanted.items()):
         set_properties(spark, uri, wanted)
     compacted = files >= COMPACT_FROM_FILES

@@ -857,12 +857,12 @@ def build_gold(
 
     write = partial(_write_gold_table, settings)
 
-    def put(name: str, df: DataFrame, keys: list[str]) -> DataFrame:
+    def put(name: str, df: DataFrame) -> DataFrame:
         """A subject table: whole on a full build, else only the changed subjects' rows."""
         if subjects is None:
             return write(name, df)
         with job_description(spark, f"gold/{name} (changed subjects)"):
-            incremental.replace_scope(spark, _gold_uri(settings, name), df, keys, subjects)
+            incremental.rewrite_scope(spark, _gold_uri(settings, name), df, subjects)
         return read(name)
 
     def of_subjects(df: DataFrame) -> DataFrame:
@@ -893,7 +893,6 @@ def build_gold(
     registry = put(
         "material_registry",
         gold.material_registry(subject_materials, moment),
-        ["subject_id", "material_type"],
     )
     alerts = put(
         "supervision_alert",
@@ -906,7 +905,6 @@ def build_gold(
             calendar=arrays,
             as_of=moment,
         ),
-        ["alert_id"],
     )
     profiles = put(
         "subject_profile",
@@ -923,7 +921,6 @@ def build_gold(
                 as_of=moment,
             )
         ),
-        ["subject_id"],
     )
     # The progress query's table: per case, so a case's rows are replaced with its subject's.
     progress_uri = _gold_uri(settings, "case_progress")
@@ -931,11 +928,10 @@ def build_gold(
         write("case_progress", gold_case_progress(cases, events))
     else:
         with job_description(spark, "gold/case_progress (changed subjects)"):
-            incremental.replace_scope(
+            incremental.rewrite_scope(
                 spark,
                 progress_uri,
                 gold_case_progress(subject_cases, subject_events),
-                CASE_KEYS,
                 subject_cases.select(*CASE_KEYS),
             )
     (counts,) = profiles.agg(
@@ -1280,6 +1276,8 @@ def maintain_lakehouse(settings: Settings) -> list[dict[str, Any]]:
             uri,
             retention_days=settings.audit_retention_days,
             zorder_by=("subject_id",) if (layer, name) in BY_SUBJECT else (),
+            # Silver's conformed tables made before they were created with deletion vectors.
+            keep=silver.DELETION_VECTORS if layer == "silver" and name in SILVER_CONTRACTS else None,
         )
         if upkeep.files_before != upkeep.files_after or upkeep.vacuumed:
             log.info(

@@ -447,6 +447,11 @@ def reconcile(tagged: DataFrame) -> list[Reconciliation]:
     return [Reconciliation(*r) for r in sorted(counts.collect())]
 
 
+# Only Spark reads silver's conformed tables, so a MERGE may mark the rows it replaces deleted
+# instead of rewriting every file that a day's scattered updates touch (all of them, at any size).
+DELETION_VECTORS = {"delta.enableDeletionVectors": "true"}
+
+
 def upsert(
     spark: SparkSession, df: DataFrame, table_uri: str, keys: list[str], version: str | tuple[str, ...]
 ) -> None:
@@ -455,7 +460,12 @@ def upsert(
     So an older state of a case that arrives late, or again, never overwrites a newer one.
     """
     if not DeltaTable.isDeltaTable(spark, table_uri):
-        df.write.format("delta").option("delta.enableChangeDataFeed", "true").save(table_uri)
+        (
+            df.write.format("delta")
+            .option("delta.enableChangeDataFeed", "true")
+            .options(**DELETION_VECTORS)
+            .save(table_uri)
+        )
         return
     condition = " AND ".join(f"t.{k} = s.{k}" for k in keys)
     (

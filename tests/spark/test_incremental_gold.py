@@ -112,6 +112,12 @@ def test_incremental_build_equals_a_full_rebuild(
     # The next day's records arrive: new subjects, and decisions on cases of earlier ones; windows
     # report what they did with copies on file for cases of the first day.
     _load(settings, first_day + dt.timedelta(days=2))
+    # Silver marks the cases it updates deleted rather than copying the rest of their files.
+    cases_uri = table_uri(settings, "silver", "case")
+    (merge,) = spark.sql(f"DESCRIBE HISTORY delta.`{cases_uri}` LIMIT 1").collect()
+    assert merge["operation"] == "MERGE"
+    assert int(merge["operationMetrics"]["numTargetRowsUpdated"]) > 0
+    assert merge["operationMetrics"]["numTargetRowsCopied"] == "0"
     _ship_reuse_events(spark, settings)
     later = pipeline.build_gold(settings, AFTERNOON)
     assert later["mode"] == "incremental"

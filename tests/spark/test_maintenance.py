@@ -9,6 +9,7 @@ from deltalake import DeltaTable as DeltaRsTable
 from pyspark.sql import SparkSession
 
 from jobs.maintenance import COMPACT_FROM_FILES, history, restore, upkeep
+from jobs.silver import DELETION_VECTORS
 
 pytestmark = pytest.mark.spark
 
@@ -58,3 +59,14 @@ def test_upkeep_compacts_keeps_time_travel_and_restores(spark: SparkSession, tmp
     assert operations[0] == "RESTORE"
     assert "OPTIMIZE" in operations
     assert DeltaRsTable(uri).to_pyarrow_table().num_rows == len(expected)
+
+
+def test_upkeep_turns_on_deletion_vectors_of_a_table_made_without(spark: SparkSession, tmp_path) -> None:
+    uri = str(tmp_path / "case")
+    _append(spark, uri, range(4))
+    upkeep(spark, "silver.case", uri, retention_days=RETENTION_DAYS, keep=DELETION_VECTORS)
+    spark.sql(f"DELETE FROM delta.`{uri}` WHERE n = 1")
+    (delete,) = spark.sql(f"DESCRIBE HISTORY delta.`{uri}` LIMIT 1").collect()
+    # The deleted row is marked, its file kept with the other rows.
+    assert int(delete["operationMetrics"]["numDeletionVectorsAdded"]) == 1
+    assert sorted(r.n for r in spark.read.format("delta").load(uri).collect()) == [0, 2, 3]
