@@ -39,6 +39,7 @@ test: setup $(MINIO_BIN) $(CHROMIUM) $(CJK_FONT) lint
 bench: setup
 	$(BIN)/python -m bench.validation --rows 1000000
 	$(BIN)/python -m bench.simulator --cases-per-day 10000 --small-days 30 --large-days 90
+	HUB_SPARK_DRIVER_MEMORY=$(BENCH_DRIVER_MEMORY) $(BIN)/python -m bench.silver_merge --rows 5400000
 	# A tenth of the volume a working day: 70 batches at every volume, so the volumes differ in data
 	# only (bronze costs the same per batch whatever its size).
 	for cases in $(BENCH_CASES); do \
