@@ -299,17 +299,25 @@ def working_calendar_rows(calendar: WorkingCalendar) -> list[tuple[dt.date, bool
     return rows
 
 
-def write_gold(df: DataFrame, table_uri: str, *, deletion_vectors: bool = False) -> None:
+CHANGE_DATA_FEED = {"delta.enableChangeDataFeed": "true"}
+
+
+def write_gold(
+    df: DataFrame, table_uri: str, *, deletion_vectors: bool = False, change_data_feed: bool = False
+) -> None:
     """Full rebuild as one atomic overwrite: readers see the old or the new version, never a mix.
 
     Kept readable by delta-rs's Arrow readers, which the API serves through: no column mapping, and
     no deletion vectors unless `deletion_vectors` (for a table only Spark and `DeltaTable.scan`
-    read).
+    read). `change_data_feed` records the rows later commits change, for a table whose readers
+    follow its changes.
     """
-    (
+    writer = (
         df.write.format("delta")
         .mode("overwrite")
         .option("overwriteSchema", "true")
         .option("delta.enableDeletionVectors", str(deletion_vectors).lower())
-        .save(table_uri)
     )
+    if change_data_feed:
+        writer = writer.options(**CHANGE_DATA_FEED)
+    writer.save(table_uri)

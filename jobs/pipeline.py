@@ -975,10 +975,11 @@ FACT_SOURCES = ("case", "case_event", "material", "courier_delivery")
 CASE_KEYS = ["department", "case_id"]
 
 
-def _facts_source_versions(spark: SparkSession, uri: str) -> dict[str, int] | None:
-    """The silver versions the case facts were last built from: the user metadata of the latest
-    commit that changed their rows (upkeep commits after it change none). None when that commit
-    carries none, as after a restore."""
+def _source_versions(spark: SparkSession, uri: str) -> dict[str, int | None] | None:
+    """The versions of its sources a table was last built from (the case facts: silver's; the
+    throughput marts: the facts' and the reuse events'): the user metadata of the latest commit
+    that changed its rows (upkeep commits after it change none). None when that commit carries
+    none, as after a restore."""
     if not DeltaTable.isDeltaTable(spark, uri):
         return None
     changes = (
@@ -992,7 +993,7 @@ def _facts_source_versions(spark: SparkSession, uri: str) -> dict[str, int] | No
     last = changes.select("userMetadata").collect()
     if not last or not last[0]["userMetadata"]:
         return None
-    versions: dict[str, int] = json.loads(last[0]["userMetadata"]).get("source_versions", {})
+    versions: dict[str, int | None] = json.loads(last[0]["userMetadata"]).get("source_versions", {})
     return versions
 
 
@@ -1030,7 +1031,8 @@ def build_case_facts(settings: Settings, calendar: CalendarArrays, *, rebuild: b
     spark = get_spark(settings)
     uri = _gold_uri(settings, "case_facts")
     now = {n: incremental.table_version(spark, table_uri(settings, "silver", n)) for n in FACT_SOURCES}
-    before = None if rebuild else _facts_source_versions(spark, uri)
+    built = None if rebuild else _source_versions(spark, uri)
+    before = None if built is None else {n: v for n, v in built.items() if v is not None}
     if before is not None and any(
         now[n] is None
         or n not in before
@@ -1053,7 +1055,8 @@ def build_case_facts(settings: Settings, calendar: CalendarArrays, *, rebuild: b
         if before is None:
             # Only the marts' build reads the facts (no API): a day's changed cases, scattered
             # over every file, are then marked deleted there instead of every file rewritten.
-            gold.write_gold(every_case, uri, deletion_vectors=True)
+            # Its change feed tells the throughput marts which cases' figures moved.
+            gold.write_gold(every_case, uri, deletion_vectors=True, change_data_feed=True)
         else:
             changed = F.broadcast(
                 _cases_with_changed_facts(
@@ -1080,7 +1083,8 @@ def build_marts(
     settings: Settings, as_of: dt.datetime | None = None, *, rebuild: bool = False
 ) -> dict[str, Any]:
     """Build the analysts' and supervisors' marts after the subject tables: the throughput marts
-    from the case facts (kept up to date incrementally, see `build_case_facts`), the rest whole."""
+    from the case facts, both kept up to date incrementally (see `build_case_facts` and
+    `_build_throughput`), the rest whole."""
     spark = get_spark(settings)
     moment = F.lit(_moment(as_of)).cast("timestamp")
     cases, events = _silver(settings, "case"), _silver(settings, "case_event")
@@ -1097,24 +1101,125 @@ def build_marts(
     reuse_events = _reuse_events(settings)
     write("reuse_feedback_monthly", reuse_feedback_monthly(reuse_events))
     with job_description(spark, "gold/case_facts"):
-        facts = build_case_facts(settings, arrays, rebuild=rebuild)
-    if not reuse_events.isEmpty():
-        # Applied to the case facts as a whole, never stored in them: an event about a case that did
-        # not change since the last build counts as soon as it is shipped.
-        facts = throughput.with_window_feedback(facts, reuse_events)
-    facts = facts.persist()
-    try:
-        daily = write("throughput_daily", throughput.throughput(facts, throughput.by_day))
-        write("throughput_monthly", throughput.throughput(facts, throughput.by_month))
-    finally:
-        facts.unpersist()
+        build_case_facts(settings, arrays, rebuild=rebuild)
+    built = _build_throughput(settings, reuse_events, rebuild=rebuild)
+    daily = spark.read.format("delta").load(_gold_uri(settings, "throughput_daily"))
     evaluations = _silver(settings, "evaluation")
     reviews = write("evaluation_bad_review", service_quality.bad_reviews(evaluations, arrays, moment))
     write("evaluation_summary", service_quality.evaluation_summary(evaluations, reviews, cases))
     write("consistency", service_quality.consistency(cases, events, arrays))
     (totals,) = daily.agg(F.sum("received").alias("received"), F.sum("decided").alias("decided")).collect()
     log.info("gold marts: %s cases received, %s decided", totals["received"], totals["decided"])
-    return {"received": totals["received"] or 0, "decided": totals["decided"] or 0}
+    return {"received": totals["received"] or 0, "decided": totals["decided"] or 0, "throughput": built}
+
+
+THROUGHPUT_MARTS = {"throughput_daily": throughput.by_day, "throughput_monthly": throughput.by_month}
+CHANGE_TYPE = "_change_type"
+
+
+def _build_throughput(settings: Settings, reuse_events: DataFrame, *, rebuild: bool) -> dict[str, str]:
+    """The throughput marts, and how each was built: whole, its touched periods, or not at all.
+
+    Each is built whole the first time; later only the rows of the periods the changed cases'
+    facts (their Change Data Feed) and new reuse events touched are rebuilt, with every later
+    period of their groups, whose backlog follows from them. A mart's commit records the versions
+    of the facts and the reuse events it was built from.
+    """
+    spark = get_spark(settings)
+    facts_uri = _gold_uri(settings, "case_facts")
+    facts_version = incremental.table_version(spark, facts_uri)
+    facts = spark.read.format("delta").option("versionAsOf", facts_version).load(facts_uri)
+    sources = {
+        # Facts made before they kept a change feed (upkeep turns it on) say nothing of their changes.
+        "case_facts": facts_version if _keeps_change_feed(spark, facts_uri) else None,
+        "reuse_event": incremental.table_version(spark, table_uri(settings, *REUSE_EVENT)),
+    }
+    has_feedback = not reuse_events.isEmpty()
+
+    def with_feedback(rows: DataFrame) -> DataFrame:
+        # Applied to the facts as read, never stored in them: an event about a case that did not
+        # change since the last build counts as soon as it is shipped.
+        return throughput.with_window_feedback(rows, reuse_events) if has_feedback else rows
+
+    every_fact: DataFrame | None = None
+    modes = {}
+    spark.conf.set(COMMIT_METADATA, json.dumps({"source_versions": sources}))
+    try:
+        for name, period in THROUGHPUT_MARTS.items():
+            uri = _gold_uri(settings, name)
+            mart = throughput.throughput(facts, period)
+            changes = None if rebuild else _throughput_changes(settings, uri, mart.columns, facts, sources)
+            with job_description(spark, f"gold/{name}"):
+                if changes is None:
+                    if every_fact is None:
+                        every_fact = with_feedback(facts).persist()
+                    gold.write_gold(throughput.throughput(every_fact, period), uri)
+                    modes[name] = "full"
+                    continue
+                scope = throughput.scope_of(throughput.touched_cells(changes, period)).localCheckpoint()
+                if scope.isEmpty():
+                    modes[name] = "unchanged"
+                    continue
+                modes[name] = "incremental"
+                built = spark.read.format("delta").load(uri)
+                in_scope = with_feedback(throughput.facts_in_scope(facts, period, scope))
+                rows = throughput.throughput_since(in_scope, period, scope, built)
+                gold.write_gold(throughput.outside_scope(built, scope).unionByName(rows), uri)
+    finally:
+        spark.conf.unset(COMMIT_METADATA)
+        if every_fact is not None:
+            every_fact.unpersist()
+    return modes
+
+
+def _keeps_change_feed(spark: SparkSession, uri: str) -> bool:
+    properties = DeltaTable.forPath(spark, uri).detail().select("properties").collect()[0][0] or {}
+    return all(properties.get(k) == v for k, v in gold.CHANGE_DATA_FEED.items())
+
+
+def _throughput_changes(
+    settings: Settings, uri: str, columns: list[str], facts: DataFrame, sources: dict[str, int | None]
+) -> DataFrame | None:
+    """The facts rows, with `throughput.SIGN`, of every case whose figures in the mart at `uri` may
+    have moved since it was built (see `throughput.touched_cells`), or None when the mart is to be
+    built whole: none yet, its `columns` changed, the facts rebuilt or restored since, or their
+    change feed or the reuse events' history not reaching back to its build."""
+    spark = get_spark(settings)
+    built = _source_versions(spark, uri)
+    if built is None or spark.read.format("delta").load(uri).columns != columns:
+        return None
+    then, now = built.get("case_facts"), sources["case_facts"]
+    if then is None or now is None or then > now:
+        return None
+    facts_uri = _gold_uri(settings, "case_facts")
+    frames = [facts.limit(0).withColumn(throughput.SIGN, F.lit(1))]
+    if now > then:
+        operations = {
+            row[0]
+            for row in DeltaTable.forPath(spark, facts_uri)
+            .history()
+            .where(F.col("version") > then)
+            .select("operation")
+            .collect()
+        }
+        if not operations <= {"MERGE", *UPKEEP_OPERATIONS}:
+            return None
+        changed = incremental.changed_rows(spark, facts_uri, then, now)
+        sign = F.when(F.col(CHANGE_TYPE).isin("insert", "update_postimage"), 1).otherwise(-1)
+        frames.append(changed.select(*facts.columns, sign.alias(throughput.SIGN)))
+    events_then, events_now = built.get("reuse_event"), sources["reuse_event"]
+    if events_now != events_then:
+        if events_now is None or (events_then is not None and events_then > events_now):
+            return None
+        events_uri = table_uri(settings, *REUSE_EVENT)
+        new_events = spark.read.format("delta").load(events_uri)
+        if events_then is not None:
+            earlier = spark.read.format("delta").option("versionAsOf", events_then).load(events_uri)
+            new_events = new_events.join(earlier.select("event_id"), "event_id", "left_anti")
+        # Their cases' facts read the same; counted once, they mark the cells to rebuild.
+        their_cases = facts.join(new_events.select(*CASE_KEYS).distinct(), CASE_KEYS, "left_semi")
+        frames.append(their_cases.withColumn(throughput.SIGN, F.lit(1)))
+    return reduce(DataFrame.unionByName, frames)
 
 
 def _reuse_events(settings: Settings) -> DataFrame:
@@ -1259,6 +1364,15 @@ def lake_table_uri(settings: Settings, table: str) -> str:
     return table_uri(settings, *known[table])
 
 
+def _kept_properties(layer: str, name: str) -> dict[str, str] | None:
+    """Table features a table made before it was created with them gets at its next upkeep."""
+    if layer == "silver" and name in SILVER_CONTRACTS:
+        return silver.DELETION_VECTORS
+    if (layer, name) == ("gold", "case_facts"):
+        return gold.CHANGE_DATA_FEED
+    return None
+
+
 def maintain_lakehouse(settings: Settings) -> list[dict[str, Any]]:
     """Upkeep of every table that exists: audit-window retention, compaction, a weekly vacuum.
 
@@ -1276,8 +1390,7 @@ def maintain_lakehouse(settings: Settings) -> list[dict[str, Any]]:
             uri,
             retention_days=settings.audit_retention_days,
             zorder_by=("subject_id",) if (layer, name) in BY_SUBJECT else (),
-            # Silver's conformed tables made before they were created with deletion vectors.
-            keep=silver.DELETION_VECTORS if layer == "silver" and name in SILVER_CONTRACTS else None,
+            keep=_kept_properties(layer, name),
         )
         if upkeep.files_before != upkeep.files_after or upkeep.vacuumed:
             log.info(

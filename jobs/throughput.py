@@ -23,6 +23,8 @@ small change recomputes only the changed cases' facts and the marts aggregate th
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import reduce
+from operator import and_
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -144,6 +146,11 @@ def by_month(moment: Column) -> Column:
 
 def throughput(facts: DataFrame, period: Period) -> DataFrame:
     """The mart at one grain: `period` maps a timestamp to the first day of its period."""
+    return _with_backlog(_cells(facts, period))
+
+
+def _cells(facts: DataFrame, period: Period) -> DataFrame:
+    """The mart's rows without the backlog, with each side's distinct applicants."""
     keys = ["period", *GROUP]
     came_in = (
         facts.withColumn("period", period(F.col("received_at")))
@@ -171,24 +178,115 @@ def throughput(facts: DataFrame, period: Period) -> DataFrame:
             F.count_distinct("subject_id").alias("_subjects_out"),
         )
     )
-    counts = ["received", "accepted", "materials_reused", "visits_saved", "decided", "on_time", "overdue"]
-    joined = came_in.join(went_out, keys, "full").fillna(0, subset=[*counts, "supplement_requests"])
+    return came_in.join(went_out, keys, "full").fillna(0, subset=[*COUNTS, "supplement_requests"])
+
+
+COUNTS = ["received", "accepted", "materials_reused", "visits_saved", "decided", "on_time", "overdue"]
+OPENING = "_opening_backlog"
+
+
+def _with_backlog(cells: DataFrame) -> DataFrame:
+    """The mart's rows from `_cells`; a backlog carried over from periods before the cells is in
+    their `OPENING` column when they have one."""
     # A row joins two different sets of cases (received in the period, decided in it), and each
     # measure covers one of them, so the row is only as safe as its smaller side: `least` skips the
     # side a row has no cases on (its measures are zeros and nulls, about no one). The greater of
     # the two would let a median of two decisions through beside fifty cases received.
     subjects = F.least("_subjects_in", "_subjects_out").cast("long")
     so_far = Window.partitionBy(*GROUP).orderBy("period").rowsBetween(Window.unboundedPreceding, 0)
+    opening = F.coalesce(F.col(OPENING), F.lit(0)) if OPENING in cells.columns else F.lit(0)
     # Refused at intake never enters the backlog; every other case leaves it when decided.
-    return joined.withColumn(
-        "backlog", F.sum(F.col("accepted") - F.col("decided")).over(so_far).cast("long")
-    ).select(
-        *keys,
-        *[F.col(c).cast("long").alias(c) for c in counts],
+    backlog = opening + F.sum(F.col("accepted") - F.col("decided")).over(so_far)
+    return cells.select(
+        "period",
+        *GROUP,
+        *[F.col(c).cast("long").alias(c) for c in COUNTS],
         "median_working_days",
         "p90_working_days",
         "median_promised_days",
         F.col("supplement_requests").cast("long").alias("supplement_requests"),
-        "backlog",
+        backlog.cast("long").alias("backlog"),
         subjects.alias("subjects"),
     )
+
+
+# Columns of a fact change (see `touched_cells`): +1 for a case's facts now, -1 for what they were.
+SIGN = "_sign"
+FROM = "_from"
+# What a case adds to the cell of the period it was received in, and to that of its decision.
+RECEIVED_SIDE = ["case_id", "subject_id", "accepted", "materials_reused", "visits_saved"]
+DECIDED_SIDE = ["case_id", "subject_id", "on_time", "working_days", "promised_days", "supplement_requests"]
+
+
+def touched_cells(changes: DataFrame, period: Period) -> DataFrame:
+    """The (period, group) cells whose figures the changed facts move: `changes` holds facts rows
+    with `SIGN`, +1 for what a case is now and -1 for what it was (a Change Data Feed's post- and
+    pre-images). A side of a case that reads the same before and after moves nothing."""
+
+    def side(moment: str, columns: list[str]) -> DataFrame:
+        return (
+            changes.where(F.col(moment).isNotNull())
+            .withColumn("period", period(F.col(moment)))
+            .groupBy("period", *GROUP, *columns)
+            .agg(F.sum(SIGN).alias("_net"))
+            .where(F.col("_net") != 0)
+            .select("period", *GROUP)
+        )
+
+    return side("received_at", RECEIVED_SIDE).unionByName(side("decided_at", DECIDED_SIDE)).distinct()
+
+
+def _on_group(left: str, right: str) -> Column:
+    # A case's handling tier may be unknown: null-safe, so such a group still matches itself.
+    return reduce(and_, [F.col(f"{left}.{c}").eqNullSafe(F.col(f"{right}.{c}")) for c in GROUP])
+
+
+def facts_in_scope(facts: DataFrame, period: Period, scope: DataFrame) -> DataFrame:
+    """The facts that `throughput_since` aggregates: those received or decided in a period at or
+    after their group's `FROM` in `scope` (see `scope_of`)."""
+    since = F.col(FROM)
+    return (
+        facts.alias("f")
+        .join(F.broadcast(scope).alias("s"), _on_group("f", "s"))
+        .where((period(F.col("f.received_at")) >= since) | (period(F.col("f.decided_at")) >= since))
+        .select("f.*")
+    )
+
+
+def throughput_since(facts: DataFrame, period: Period, scope: DataFrame, mart: DataFrame) -> DataFrame:
+    """The rows to put in place of the mart's rows at or after each group's earliest touched period
+    (`FROM` in `scope`), from `facts_in_scope`; the same columns as `throughput`.
+
+    Every later row of a group owes its backlog to the periods before, so they are all rebuilt,
+    the backlog carrying on from the mart's last row before `FROM`.
+    """
+    scope = F.broadcast(scope).alias("s")
+    opening = (
+        mart.alias("m")
+        .join(scope, _on_group("m", "s"))
+        .where(F.col("m.period") < F.col(FROM))
+        .groupBy(*[F.col(f"m.{c}").alias(c) for c in GROUP])
+        .agg(F.max_by("m.backlog", "m.period").alias(OPENING))
+    )
+    cells = (
+        _cells(facts, period)
+        .alias("c")
+        .join(scope, _on_group("c", "s"))
+        .where(F.col("c.period") >= F.col(FROM))
+        .select("c.*")
+        .alias("c")
+        .join(opening.alias("o"), _on_group("c", "o"), "left")
+        .select("c.*", OPENING)
+    )
+    return _with_backlog(cells)
+
+
+def outside_scope(mart: DataFrame, scope: DataFrame) -> DataFrame:
+    """The mart's rows that `throughput_since` leaves as they are."""
+    inside = _on_group("m", "s") & (F.col("m.period") >= F.col(FROM))
+    return mart.alias("m").join(F.broadcast(scope).alias("s"), inside, "left_anti")
+
+
+def scope_of(touched: DataFrame) -> DataFrame:
+    """Each group of the `touched_cells` with its earliest touched period, `FROM`."""
+    return touched.groupBy(*GROUP).agg(F.min("period").alias(FROM))

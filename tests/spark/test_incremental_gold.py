@@ -105,7 +105,7 @@ def test_incremental_build_equals_a_full_rebuild(
     # Two days before the first build, so the third day's changes leave some applicants alone.
     _load(settings, first_day, first_day + dt.timedelta(days=1))
     assert pipeline.build_gold(settings, MORNING)["mode"] == "full"
-    pipeline.build_marts(settings, MORNING)
+    assert set(pipeline.build_marts(settings, MORNING)["throughput"].values()) == {"full"}
     before = _snapshot(spark, settings)
     facts_before = _snapshot(spark, settings, FACT_TABLES)
 
@@ -124,7 +124,9 @@ def test_incremental_build_equals_a_full_rebuild(
     assert 0 < later["subjects_rebuilt"] < later["subjects"]
     incremental = _snapshot(spark, settings)
     assert incremental != before
-    pipeline.build_marts(settings, AFTERNOON)
+    marts = pipeline.build_marts(settings, AFTERNOON)
+    # Only the periods the day's changes touched, and the windows' events, are rebuilt.
+    assert marts["throughput"] == {"throughput_daily": "incremental", "throughput_monthly": "incremental"}
     facts_uri = table_uri(settings, "gold", "case_facts")
     assert _last_operation(spark, facts_uri) == "MERGE"
     incremental_facts = _snapshot(spark, settings, FACT_TABLES)
@@ -133,7 +135,10 @@ def test_incremental_build_equals_a_full_rebuild(
     rebuilt = pipeline.build_gold(settings, AFTERNOON, rebuild=True)
     assert rebuilt["mode"] == "full"
     assert _snapshot(spark, settings) == incremental
-    pipeline.build_marts(settings, AFTERNOON, rebuild=True)
+    assert pipeline.build_marts(settings, AFTERNOON, rebuild=True)["throughput"] == {
+        "throughput_daily": "full",
+        "throughput_monthly": "full",
+    }
     assert _last_operation(spark, facts_uri) == "WRITE"
     assert _snapshot(spark, settings, FACT_TABLES) == incremental_facts
     assert len(incremental_facts["reuse_feedback_monthly"]) == 1
