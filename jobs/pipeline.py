@@ -1141,34 +1141,50 @@ def _build_throughput(settings: Settings, reuse_events: DataFrame, *, rebuild: b
         # change since the last build counts as soon as it is shipped.
         return throughput.with_window_feedback(rows, reuse_events) if has_feedback else rows
 
-    every_fact: DataFrame | None = None
-    modes = {}
+    # Per mart: None to build it whole, else the groups to rebuild and the period each starts at.
+    scopes: dict[str, DataFrame | None] = {}
+    for name, period in THROUGHPUT_MARTS.items():
+        columns = throughput.throughput(facts, period).columns
+        uri = _gold_uri(settings, name)
+        changes = None if rebuild else _throughput_changes(settings, uri, columns, facts, sources)
+        scopes[name] = (
+            None
+            if changes is None
+            else throughput.scope_of(throughput.touched_cells(changes, period)).localCheckpoint()
+        )
+    modes = {
+        name: "full" if scope is None else "unchanged" if scope.isEmpty() else "incremental"
+        for name, scope in scopes.items()
+    }
+    if set(modes.values()) == {"unchanged"}:
+        return modes
+    touched = [scope for name, scope in scopes.items() if scope is not None and modes[name] == "incremental"]
+    # What the marts read of the facts, read once: all of them when a mart is built whole, else
+    # those of the touched groups' months from their earliest touched one on.
+    needed = (
+        facts
+        if "full" in modes.values()
+        else throughput.facts_in_scope(facts, throughput.by_month, throughput.covering_months(touched))
+    )
+    read = with_feedback(needed).persist()
     spark.conf.set(COMMIT_METADATA, json.dumps({"source_versions": sources}))
     try:
         for name, period in THROUGHPUT_MARTS.items():
-            uri = _gold_uri(settings, name)
-            mart = throughput.throughput(facts, period)
-            changes = None if rebuild else _throughput_changes(settings, uri, mart.columns, facts, sources)
+            uri, scope = _gold_uri(settings, name), scopes[name]
             with job_description(spark, f"gold/{name}"):
-                if changes is None:
-                    if every_fact is None:
-                        every_fact = with_feedback(facts).persist()
-                    gold.write_gold(throughput.throughput(every_fact, period), uri)
-                    modes[name] = "full"
+                if modes[name] == "unchanged":
                     continue
-                scope = throughput.scope_of(throughput.touched_cells(changes, period)).localCheckpoint()
-                if scope.isEmpty():
-                    modes[name] = "unchanged"
+                if scope is None:
+                    gold.write_gold(throughput.throughput(read, period), uri)
                     continue
-                modes[name] = "incremental"
                 built = spark.read.format("delta").load(uri)
-                in_scope = with_feedback(throughput.facts_in_scope(facts, period, scope))
-                rows = throughput.throughput_since(in_scope, period, scope, built)
+                rows = throughput.throughput_since(
+                    throughput.facts_in_scope(read, period, scope), period, scope, built
+                )
                 gold.write_gold(throughput.outside_scope(built, scope).unionByName(rows), uri)
     finally:
         spark.conf.unset(COMMIT_METADATA)
-        if every_fact is not None:
-            every_fact.unpersist()
+        read.unpersist()
     return modes
 
 

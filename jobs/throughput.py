@@ -290,3 +290,9 @@ def outside_scope(mart: DataFrame, scope: DataFrame) -> DataFrame:
 def scope_of(touched: DataFrame) -> DataFrame:
     """Each group of the `touched_cells` with its earliest touched period, `FROM`."""
     return touched.groupBy(*GROUP).agg(F.min("period").alias(FROM))
+
+
+def covering_months(scopes: list[DataFrame]) -> DataFrame:
+    """One scope, by month, whose `facts_in_scope(facts, by_month, ...)` holds every fact that
+    `facts_in_scope` takes for any of `scopes`, of any period no longer than a month."""
+    return reduce(DataFrame.unionByName, scopes).groupBy(*GROUP).agg(F.min(by_month(F.col(FROM))).alias(FROM))

@@ -131,6 +131,9 @@ def test_incremental_build_equals_a_full_rebuild(
     assert _last_operation(spark, facts_uri) == "MERGE"
     incremental_facts = _snapshot(spark, settings, FACT_TABLES)
     assert incremental_facts != facts_before
+    # Nothing changed since: the marts are left as they are.
+    assert set(pipeline.build_marts(settings, AFTERNOON)["throughput"].values()) == {"unchanged"}
+    assert _snapshot(spark, settings, FACT_TABLES) == incremental_facts
 
     rebuilt = pipeline.build_gold(settings, AFTERNOON, rebuild=True)
     assert rebuilt["mode"] == "full"
