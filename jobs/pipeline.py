@@ -18,7 +18,7 @@ from typing import Any
 
 from delta.tables import DeltaTable
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from hub.faults import fault_point
@@ -616,24 +616,35 @@ def _last_passed_gates(settings: Settings) -> dict[str, int]:
     return {r["suite"]: r["last"] for r in passed.collect()}
 
 
+# The Change Data Feed's column telling an insert, a delete and an update's pre- and post-image apart.
+CHANGE_TYPE = "_change_type"
+
+
 def _rows_to_gate(
     settings: Settings, contract: Contract, version: int, last_passed: int | None
 ) -> tuple[str, DataFrame]:
     """The silver rows a gate checks: the whole table at `version`, or, after a gate of the same
     suite passed at version `last_passed`, only the rows whose key changed since (their current
-    state, so a key updated twice is checked once). References still resolve against whole tables."""
+    state, so a key updated twice is checked once). References still resolve against whole tables.
+
+    The changed rows' current state is the latest of their changes in the Change Data Feed, which
+    reads only the files those commits wrote, not the table.
+    """
     spark = get_spark(settings)
     uri = table_uri(settings, "silver", contract.name)
-    table = spark.read.format("delta").option("versionAsOf", version).load(uri).select(*contract.field_names)
     if last_passed is None or last_passed > version or incremental.restored_since(spark, uri, last_passed):
-        return "whole", table
+        table = spark.read.format("delta").option("versionAsOf", version).load(uri)
+        return "whole", table.select(*contract.field_names)
     keys = [f.name for f in contract.fields if f.primary_key]
-    changed = (
+    deleted = F.col(CHANGE_TYPE) == "delete"
+    # A commit that replaces rows deletes and inserts the same key: the insert is what stands.
+    latest_first = Window.partitionBy(*keys).orderBy(F.col("_commit_version").desc(), deleted.asc())
+    latest = (
         incremental.changed_rows(spark, uri, last_passed, version)
-        .where(F.col("_change_type").isin("insert", "update_postimage"))
-        .select(*keys)
+        .where(F.col(CHANGE_TYPE) != "update_preimage")
+        .withColumn("_nth", F.row_number().over(latest_first))
     )
-    return "changes", table.join(changed.distinct(), keys, "left_semi")
+    return "changes", latest.where((F.col("_nth") == 1) & ~deleted).select(*contract.field_names)
 
 
 # A gate of at most this many changed rows checks its references by sending its own keys to the
@@ -1014,10 +1025,17 @@ def _cases_with_changed_facts(settings: Settings, before: dict[str, int], now: d
             spark, table_uri(settings, "silver", "material"), before["material"], now["material"]
         )
         same_files = _silver(settings, "material").join(
-            changed.select("subject_id", "sha256").distinct(), ["subject_id", "sha256"], "left_semi"
+            _few(changed.select("subject_id", "sha256").distinct()), ["subject_id", "sha256"], "left_semi"
         )
         frames += [changed.select(*CASE_KEYS), same_files.select(*CASE_KEYS)]
     return incremental.union_distinct(frames)
+
+
+def _few(keys: DataFrame) -> DataFrame:
+    """`keys` computed once and, when they are few (a day's changes), broadcast to the joins that
+    pick their rows from a whole table, which is then neither shuffled nor sorted for them."""
+    keys = keys.localCheckpoint()
+    return F.broadcast(keys) if keys.count() <= BROADCAST_KEYS_LIMIT else keys
 
 
 def build_case_facts(settings: Settings, calendar: CalendarArrays, *, rebuild: bool = False) -> DataFrame:
@@ -1058,12 +1076,10 @@ def build_case_facts(settings: Settings, calendar: CalendarArrays, *, rebuild: b
             # Its change feed tells the throughput marts which cases' figures moved.
             gold.write_gold(every_case, uri, deletion_vectors=True, change_data_feed=True)
         else:
-            changed = F.broadcast(
-                _cases_with_changed_facts(
-                    settings, before, {n: v for n, v in now.items() if v is not None}
-                ).localCheckpoint()
+            changed = _few(
+                _cases_with_changed_facts(settings, before, {n: v for n, v in now.items() if v is not None})
             )
-            their_files = (
+            their_files = _few(
                 materials.join(changed, CASE_KEYS, "left_semi").select("subject_id", "sha256").distinct()
             )
             facts = throughput.case_facts(
@@ -1114,7 +1130,6 @@ def build_marts(
 
 
 THROUGHPUT_MARTS = {"throughput_daily": throughput.by_day, "throughput_monthly": throughput.by_month}
-CHANGE_TYPE = "_change_type"
 
 
 def _build_throughput(settings: Settings, reuse_events: DataFrame, *, rebuild: bool) -> dict[str, str]:
