@@ -1171,6 +1171,9 @@ def _build_throughput(settings: Settings, reuse_events: DataFrame, *, rebuild: b
         name: "full" if scope is None else "unchanged" if scope.isEmpty() else "incremental"
         for name, scope in scopes.items()
     }
+    for name, scope in scopes.items():
+        if scope is not None and modes[name] == "incremental" and _mostly_in(settings, name, scope):
+            modes[name], scopes[name] = "full", None
     if set(modes.values()) == {"unchanged"}:
         return modes
     touched = [scope for name, scope in scopes.items() if scope is not None and modes[name] == "incremental"]
@@ -1201,6 +1204,21 @@ def _build_throughput(settings: Settings, reuse_events: DataFrame, *, rebuild: b
         spark.conf.unset(COMMIT_METADATA)
         read.unpersist()
     return modes
+
+
+# An incremental build of a throughput mart whose rows to replace hold more than this share of its
+# cases reads nearly as many facts as a whole build, and joins more: it is built whole.
+WHOLE_FROM_SHARE = 0.5
+
+
+def _mostly_in(settings: Settings, name: str, scope: DataFrame) -> bool:
+    """Whether the mart's rows in `scope` hold more than `WHOLE_FROM_SHARE` of the cases it counts
+    received (the mart's own figures; a few hundred rows a day, not the facts)."""
+    spark = get_spark(settings)
+    built = spark.read.format("delta").load(_gold_uri(settings, name))
+    (total,) = built.agg(F.sum("received")).collect()[0]
+    (outside,) = throughput.outside_scope(built, scope).agg(F.sum("received")).collect()[0]
+    return bool(total) and (total - (outside or 0)) > WHOLE_FROM_SHARE * total
 
 
 def _keeps_change_feed(spark: SparkSession, uri: str) -> bool:

@@ -12,7 +12,7 @@ from hub.feedback import ship as ship_reuse_feedback
 from hub.settings import DISTRICT_TIMEZONE, Settings
 from hub.simulator import DirtyRates, simulate
 from hub.storage import table_uri
-from jobs import pipeline
+from jobs import pipeline, throughput
 
 pytestmark = pytest.mark.spark
 
@@ -96,7 +96,7 @@ def _last_operation(spark: SparkSession, uri: str) -> str:
 
 
 def test_incremental_build_equals_a_full_rebuild(
-    hub_settings: Settings, spark: SparkSession, tmp_path
+    hub_settings: Settings, spark: SparkSession, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = hub_settings.model_copy(update={"home": tmp_path})
     first_day = dt.date(2026, 11, 23)
@@ -108,6 +108,11 @@ def test_incremental_build_equals_a_full_rebuild(
     assert set(pipeline.build_marts(settings, MORNING)["throughput"].values()) == {"full"}
     before = _snapshot(spark, settings)
     facts_before = _snapshot(spark, settings, FACT_TABLES)
+    # A mart whose rows to rebuild would hold most of its cases is built whole instead.
+    monthly = spark.read.format("delta").load(table_uri(settings, "gold", "throughput_monthly"))
+    every_row = throughput.scope_of(monthly.select("period", *throughput.GROUP))
+    assert pipeline._mostly_in(settings, "throughput_monthly", every_row)
+    assert not pipeline._mostly_in(settings, "throughput_monthly", every_row.limit(0))
 
     # The next day's records arrive: new subjects, and decisions on cases of earlier ones; windows
     # report what they did with copies on file for cases of the first day.
@@ -124,6 +129,9 @@ def test_incremental_build_equals_a_full_rebuild(
     assert 0 < later["subjects_rebuilt"] < later["subjects"]
     incremental = _snapshot(spark, settings)
     assert incremental != before
+    # Three days hold too few cases for a touched period to be a small part of a mart, which would
+    # then be built whole: here every share is small enough.
+    monkeypatch.setattr(pipeline, "WHOLE_FROM_SHARE", 1.0)
     marts = pipeline.build_marts(settings, AFTERNOON)
     # Only the periods the day's changes touched, and the windows' events, are rebuilt.
     assert marts["throughput"] == {"throughput_daily": "incremental", "throughput_monthly": "incremental"}
