@@ -17,7 +17,9 @@ period (day or month) x department x item x channel x handling tier.
   small cells can be suppressed before analysts see them (`hub/analyst_marts.py`).
 
 `case_facts` is kept as `gold/case_facts` (see `jobs/pipeline.build_case_facts`), so a build after a
-small change recomputes only the changed cases' facts and the marts aggregate the table.
+small change recomputes only the changed cases' facts. The marts then rebuild only the cells those
+changes touch (`touched_cells`), each touched group from its earliest touched period on
+(`throughput_since`), since a row's backlog follows from the periods before it.
 """
 
 from __future__ import annotations
