@@ -667,9 +667,10 @@ def _gate_table(
     if version is None:
         return None
     contract = load_contract(name)
-    last = last_passed.get(suite_name(contract))
+    named = suite_name(contract)
+    last = last_passed.get(named)
     if last == version:
-        log.info("GX suite %s: silver/%s unchanged since it passed", suite_name(contract), name)
+        log.info("GX suite %s: silver/%s unchanged since it passed", named, name)
         return None
     targets = {r.target: table_uri(settings, "silver", r.target) for r in contract.references}
     references = {t: f"delta.`{u}`" for t, u in targets.items()}

@@ -46,16 +46,17 @@ def _reference_expectation(
     against a table of millions no longer ship the millions' keys to every task."""
     matches = " AND ".join(f"b.{c} = t.{t}" for c, t in zip(ref.columns, ref.target_columns, strict=True))
     present = " AND ".join(f"b.{c} IS NOT NULL" for c in ref.columns)
+    target = table
     if small_batch:
         keys = ", ".join(ref.columns)
         on_keys = " AND ".join(f"t.{t} = k.{c}" for c, t in zip(ref.columns, ref.target_columns, strict=True))
         held = ", ".join(f"t.{t}" for t in ref.target_columns)
-        table = (
+        target = (
             f"(SELECT /*+ BROADCAST(k) */ {held} FROM {table} t "
             f"LEFT SEMI JOIN (SELECT DISTINCT {keys} FROM {{batch}}) k ON {on_keys})"
         )
     hint = "/*+ BROADCAST(t) */ " if broadcast or small_batch else ""
-    query = f"SELECT {hint}b.* FROM {{batch}} b LEFT ANTI JOIN {table} t ON {matches} WHERE {present}"
+    query = f"SELECT {hint}b.* FROM {{batch}} b LEFT ANTI JOIN {target} t ON {matches} WHERE {present}"
     return gx.expectations.UnexpectedRowsExpectation(
         unexpected_rows_query=query,
         description=f"({', '.join(ref.columns)}) exists in {ref.target}.({', '.join(ref.target_columns)})",
