@@ -1159,10 +1159,18 @@ def _build_throughput(settings: Settings, reuse_events: DataFrame, *, rebuild: b
 
     # Per mart: None to build it whole, else the groups to rebuild and the period each starts at.
     scopes: dict[str, DataFrame | None] = {}
+    # The marts are usually built from the same versions: their changes since are read once.
+    changes_since: dict[tuple[int | None, int | None], DataFrame | None] = {}
     for name, period in THROUGHPUT_MARTS.items():
         columns = throughput.throughput(facts, period).columns
-        uri = _gold_uri(settings, name)
-        changes = None if rebuild else _throughput_changes(settings, uri, columns, facts, sources)
+        built_from = None if rebuild else _mart_built_from(spark, _gold_uri(settings, name), columns)
+        changes = None
+        if built_from is not None:
+            then = (built_from.get("case_facts"), built_from.get("reuse_event"))
+            if then not in changes_since:
+                found = _throughput_changes(settings, then, facts, sources)
+                changes_since[then] = None if found is None else found.localCheckpoint()
+            changes = changes_since[then]
         scopes[name] = (
             None
             if changes is None
@@ -1227,18 +1235,27 @@ def _keeps_change_feed(spark: SparkSession, uri: str) -> bool:
     return all(properties.get(k) == v for k, v in gold.CHANGE_DATA_FEED.items())
 
 
-def _throughput_changes(
-    settings: Settings, uri: str, columns: list[str], facts: DataFrame, sources: dict[str, int | None]
-) -> DataFrame | None:
-    """The facts rows, with `throughput.SIGN`, of every case whose figures in the mart at `uri` may
-    have moved since it was built (see `throughput.touched_cells`), or None when the mart is to be
-    built whole: none yet, its `columns` changed, the facts rebuilt or restored since, or their
-    change feed or the reuse events' history not reaching back to its build."""
-    spark = get_spark(settings)
+def _mart_built_from(spark: SparkSession, uri: str, columns: list[str]) -> dict[str, int | None] | None:
+    """The source versions the mart at `uri` was built from, or None when it is to be built whole:
+    none yet, or its `columns` changed."""
     built = _source_versions(spark, uri)
     if built is None or spark.read.format("delta").load(uri).columns != columns:
         return None
-    then, now = built.get("case_facts"), sources["case_facts"]
+    return built
+
+
+def _throughput_changes(
+    settings: Settings,
+    built_from: tuple[int | None, int | None],
+    facts: DataFrame,
+    sources: dict[str, int | None],
+) -> DataFrame | None:
+    """The facts rows, with `throughput.SIGN`, of every case whose figures in a mart built from
+    these versions of the facts and the reuse events may have moved since (see
+    `throughput.touched_cells`), or None when the mart is to be built whole: the facts rebuilt or
+    restored since, or their change feed or the reuse events' history not reaching back to it."""
+    spark = get_spark(settings)
+    then, now = built_from[0], sources["case_facts"]
     if then is None or now is None or then > now:
         return None
     facts_uri = _gold_uri(settings, "case_facts")
@@ -1257,7 +1274,7 @@ def _throughput_changes(
         changed = incremental.changed_rows(spark, facts_uri, then, now)
         sign = F.when(F.col(CHANGE_TYPE).isin("insert", "update_postimage"), 1).otherwise(-1)
         frames.append(changed.select(*facts.columns, sign.alias(throughput.SIGN)))
-    events_then, events_now = built.get("reuse_event"), sources["reuse_event"]
+    events_then, events_now = built_from[1], sources["reuse_event"]
     if events_now != events_then:
         if events_now is None or (events_then is not None and events_then > events_now):
             return None
