@@ -11,6 +11,7 @@ import pyarrow as pa
 from deltalake import DeltaTable
 
 from api.snapshots import PackedRows, SnapshotStore
+from hub.storage import arrow_batches
 
 # The lineage of each case and identity entry back to bronze: for the lake's readers, served by no
 # route, so not held.
@@ -30,8 +31,7 @@ class ProfileStore(SnapshotStore[ProfileSnapshot]):
         """The table's batches as they are read, packed one by one: a million profiles take GBs
         as Arrow, and held whole beside the previous version's and the new packed rows, they
         would take as much again."""
-        dataset = table.to_pyarrow_dataset()
-        return pa.RecordBatchReader.from_batches(dataset.schema, dataset.to_batches())
+        return arrow_batches(table)
 
     def build(
         self, versions: tuple[int, ...], tables: Sequence[pa.RecordBatchReader | None]

@@ -28,7 +28,7 @@ from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
 from hub.settings import Settings
-from hub.storage import delta_rs_location
+from hub.storage import arrow_batches, delta_rs_location
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ class SnapshotStore(ABC, Generic[S]):
 
     def read(self, table: DeltaTable) -> Any:
         """A table at its version as `build` takes it: whole, as Arrow (`Read`)."""
-        return table.to_pyarrow_table()
+        return arrow_batches(table).read_all()
 
     @property
     def served_versions(self) -> dict[str, int]:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import contextlib
 import io
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 from minio import Minio
 
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from deltalake import DeltaTable
 
 
 class StoreWriteError(RuntimeError):
@@ -206,17 +210,24 @@ def delta_rs_location(settings: Settings, layer: str, table: str) -> tuple[str, 
     return str((settings.local_lake_dir / layer / table).resolve()), {}
 
 
+def arrow_batches(delta_table: DeltaTable) -> pa.RecordBatchReader:
+    """A Delta table's rows as Arrow batches in the table's own types, streamed.
+
+    Read with delta-rs's engine (`DeltaTable.scan`), which reads deletion vectors, kept by gold's
+    subject tables and case facts; its Arrow dataset refuses them. The engine hands strings over as
+    string views, cast back so a reader sees the types the table declares."""
+    import pyarrow as pa
+
+    declared = pa.schema(delta_table.schema().to_arrow())
+    return pa.RecordBatchReader.from_stream(delta_table.scan()).cast(declared)
+
+
 def read_table_rows(settings: Settings, layer: str, table: str) -> list[dict[str, Any]]:
     """A small Delta table as Python rows, read with delta-rs (no JVM): for reports and checks."""
-    import pyarrow as pa
     from deltalake import DeltaTable
 
     location, options = delta_rs_location(settings, layer, table)
-    delta_table = DeltaTable(location, storage_options=options)
-    if "deletionVectors" in (delta_table.protocol().reader_features or []):
-        # delta-rs's Arrow reader refuses such a table (gold's case facts); its engine reads it.
-        read: pa.Table = pa.RecordBatchReader.from_stream(delta_table.scan()).read_all()
-    else:
-        read = delta_table.to_pyarrow_table()
-    rows: list[dict[str, Any]] = read.to_pylist()
+    rows: list[dict[str, Any]] = (
+        arrow_batches(DeltaTable(location, storage_options=options)).read_all().to_pylist()
+    )
     return rows

@@ -307,10 +307,10 @@ def write_gold(
 ) -> None:
     """Full rebuild as one atomic overwrite: readers see the old or the new version, never a mix.
 
-    Kept readable by delta-rs's Arrow readers, which the API serves through: no column mapping, and
-    no deletion vectors unless `deletion_vectors` (for a table only Spark and `DeltaTable.scan`
-    read). `change_data_feed` records the rows later commits change, for a table whose readers
-    follow its changes.
+    Kept readable by delta-rs: no column mapping, and no deletion vectors unless `deletion_vectors`,
+    for a table whose rows later MERGEs replace a few at a time (delta-rs reads those with its engine,
+    `DeltaTable.scan`, as the API does; its Arrow dataset refuses them). `change_data_feed` records
+    the rows later commits change, for a table whose readers follow its changes.
     """
     writer = (
         df.write.format("delta")

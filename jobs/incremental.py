@@ -74,12 +74,26 @@ def replace_scope(spark: SparkSession, uri: str, rows: DataFrame, keys: list[str
     )
 
 
-def rewrite_scope(spark: SparkSession, uri: str, rows: DataFrame, scope: DataFrame) -> None:
-    """What `replace_scope` does, for a table without deletion vectors: the table written whole in
-    one commit, its rows outside the scope as they were.
+def swap_scope(spark: SparkSession, uri: str, rows: DataFrame, scope: DataFrame) -> None:
+    """Make the table's rows whose `scope` columns match a row of `scope` exactly `rows`, in one
+    MERGE, for a table without a key of its own that `replace_scope` could match on.
 
-    A day's changed subjects are scattered over all of such a table's files, so a MERGE would
-    rewrite every file as well, after joining the changes with the whole table twice.
+    The scope's rows are deleted and `rows` inserted: each distinct scope row matches the table's
+    rows of it, and a row of `rows` matches nothing. With deletion vectors the table's other rows,
+    in the same files, stay where they are, so the commit writes about as much as the scope holds.
     """
-    kept = spark.read.format("delta").load(uri).join(F.broadcast(scope), scope.columns, "left_anti")
-    kept.unionByName(rows).write.format("delta").mode("overwrite").save(uri)
+    columns = rows.columns
+    on_scope = " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in scope.columns)
+    source = (
+        scope.distinct()
+        .withColumn(DELETE, F.lit(True))
+        .unionByName(rows.withColumn(DELETE, F.lit(False)), allowMissingColumns=True)
+    )
+    (
+        DeltaTable.forPath(spark, uri)
+        .alias("t")
+        .merge(source.alias("s"), f"s.{DELETE} AND {on_scope}")
+        .whenMatchedDelete()
+        .whenNotMatchedInsert(condition=f"NOT s.{DELETE}", values={f"`{c}`": f"s.`{c}`" for c in columns})
+        .execute()
+    )

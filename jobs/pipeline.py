@@ -874,7 +874,7 @@ def build_gold(
         if subjects is None:
             return write(name, df)
         with job_description(spark, f"gold/{name} (changed subjects)"):
-            incremental.rewrite_scope(spark, _gold_uri(settings, name), df, subjects)
+            incremental.swap_scope(spark, _gold_uri(settings, name), df, subjects)
         return read(name)
 
     def of_subjects(df: DataFrame) -> DataFrame:
@@ -940,7 +940,7 @@ def build_gold(
         write("case_progress", gold_case_progress(cases, events))
     else:
         with job_description(spark, "gold/case_progress (changed subjects)"):
-            incremental.rewrite_scope(
+            incremental.swap_scope(
                 spark,
                 progress_uri,
                 gold_case_progress(subject_cases, subject_events),
@@ -1306,7 +1306,7 @@ def _gold_uri(settings: Settings, name: str) -> str:
 def _write_gold_table(settings: Settings, name: str, df: DataFrame) -> DataFrame:
     """Rebuild a gold table whole, its Spark jobs named after it, and read it back."""
     with job_description(df.sparkSession, f"gold/{name}"):
-        gold.write_gold(df, _gold_uri(settings, name))
+        gold.write_gold(df, _gold_uri(settings, name), deletion_vectors=name in SUBJECT_TABLES)
     return df.sparkSession.read.format("delta").load(_gold_uri(settings, name))
 
 
@@ -1378,6 +1378,9 @@ def replay_quarantine(settings: Settings) -> dict[str, int]:
     return totals
 
 
+# Gold's tables of subjects and their cases, whose rows a later build of the day replaces for the
+# subjects that changed: they keep deletion vectors, so that MERGE writes what changed, not the table.
+SUBJECT_TABLES = frozenset({"subject_profile", "material_registry", "supervision_alert", "case_progress"})
 GOLD_TABLES = (
     "case_facts",
     "case_progress",
@@ -1437,6 +1440,8 @@ def _kept_properties(layer: str, name: str) -> dict[str, str] | None:
         return silver.DELETION_VECTORS
     if (layer, name) == ("gold", "case_facts"):
         return gold.CHANGE_DATA_FEED
+    if layer == "gold" and name in SUBJECT_TABLES:
+        return silver.DELETION_VECTORS
     return None
 
 

@@ -447,8 +447,8 @@ def reconcile(tagged: DataFrame) -> list[Reconciliation]:
     return [Reconciliation(*r) for r in sorted(counts.collect())]
 
 
-# Only Spark reads silver's conformed tables, so a MERGE may mark the rows it replaces deleted
-# instead of rewriting every file that a day's scattered updates touch (all of them, at any size).
+# A MERGE into a table with deletion vectors marks the rows it replaces deleted instead of rewriting
+# every file that a day's scattered updates touch (all of them, at any size).
 DELETION_VECTORS = {"delta.enableDeletionVectors": "true"}
 
 

@@ -54,7 +54,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.ansi.enabled": "true",
         # Department exports come in GBK; Spark 4 accepts charsets beyond the UTF/ISO set only so.
         "spark.sql.legacy.javaCharsets": "true",
-        # Tables the API reads through delta-rs must not use deletion vectors or column mapping.
+        # Deletion vectors only in the tables made with them: delta-rs's Arrow dataset refuses them.
         "spark.databricks.delta.properties.defaults.enableDeletionVectors": "false",
         "spark.local.dir": str(settings.home / "spark-tmp"),
         "spark.sql.warehouse.dir": str(settings.home / "spark-warehouse"),

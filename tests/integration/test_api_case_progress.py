@@ -21,7 +21,7 @@ from api.main import create_app
 from hub.audit import journal_records
 from hub.serving import BackgroundServer
 from hub.settings import DISTRICT_TIMEZONE, Settings
-from hub.storage import delta_rs_location, table_uri
+from hub.storage import arrow_batches, delta_rs_location, table_uri
 from jobs.case_progress import HMAC_SHA256, case_progress, keyed_hash
 from jobs.gold import write_gold
 from tests.api_client import bearer_headers, problem
@@ -200,7 +200,8 @@ def _comparable(row: dict[str, Any]) -> dict[str, Any]:
 def test_delta_rs_reads_what_spark_wrote(settings: Settings, spark: SparkSession, built: str) -> None:
     location, options = delta_rs_location(settings, "gold", "case_progress")
     by_delta_rs = [
-        _comparable(r) for r in DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
+        _comparable(r)
+        for r in arrow_batches(DeltaTable(location, storage_options=options)).read_all().to_pylist()
     ]
     by_spark = [
         _comparable(r.asDict(recursive=True)) for r in spark.read.format("delta").load(built).collect()

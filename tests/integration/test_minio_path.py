@@ -13,6 +13,7 @@ from hub.serving import BackgroundServer
 from hub.settings import Settings
 from hub.simulator import simulate
 from hub.storage import (
+    arrow_batches,
     bucket_store,
     delta_rs_location,
     landing_store,
@@ -71,7 +72,7 @@ def test_pipeline_on_minio_lands_builds_and_serves(
 
     # delta-rs reads gold straight from S3, and the API serves it.
     location, options = delta_rs_location(settings, "gold", "subject_profile")
-    profiles = DeltaTable(location, storage_options=options).to_pyarrow_table().to_pylist()
+    profiles = arrow_batches(DeltaTable(location, storage_options=options)).read_all().to_pylist()
     assert len(profiles) == built["subjects"] > 0
     subject = next(p for p in profiles if len(p["departments"]) >= 2)
     # The API's credentials are on the store too: the client is created in its auth bucket.
