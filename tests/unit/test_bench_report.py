@@ -57,3 +57,19 @@ def test_runs_from_different_sittings_are_flagged() -> None:
 
     assert "not one sitting" in growth_table([small, large])
     assert "not one sitting" not in growth_table([small, large | {"measured_at": small["measured_at"]}])
+
+
+def test_the_smallest_increment_is_read_against_the_full_build() -> None:
+    run = _lakehouse(1000, 40.0, 400.0, 200.0) | {
+        "smallest_increment_department": "health",
+        "smallest_increment_records_in_bronze": 1234,
+        "smallest_increment_seconds_median": 120.0,
+        "smallest_increment_ratio": 0.3,
+        "smallest_increment_stages_median": {"silver": 60.0, "gold": 60.0},
+    }
+
+    (row,) = [line for line in table([run]).splitlines() if "smallest increment" in line]
+
+    assert "(health; silver 60 s, gold 60 s)" in row
+    assert "| 1,234 records | 400.0 s | 120.0 s | 30% |" in row
+    assert "smallest increment" not in table([_lakehouse(1000, 40.0, 400.0, 200.0)])
