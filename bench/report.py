@@ -45,12 +45,16 @@ def table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _stages(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{stage} {v:.0f} s" for stage, v in seconds.items())
+
+
 def lakehouse_rows(r: dict[str, Any]) -> list[str]:
     floor = f"{r['floor_seconds_median']:.1f} s"
     target = f"at most x{r['target_full_build_ratio']:g}"
     if not r.get("complete", True):
         failed = r["failed"]
-        stages = ", ".join(f"{s} {v:.0f} s" for s, v in r["full_build_stages"].items())
+        stages = _stages(r["full_build_stages"])
         return [
             f"| lakehouse full build against Spark reading the landed files into Delta: did not finish "
             f"({stages}, then {failed['stage']} failed after {failed['seconds']:.0f} s: {failed['error']}) "
@@ -59,8 +63,7 @@ def lakehouse_rows(r: dict[str, Any]) -> list[str]:
             f"| {target} |"
         ]
     volume = f"{r['cases_in_silver']:,} cases, {r['events_in_silver']:,} events ({r['batches']} batches)"
-    full = ", ".join(f"{s} {v:.0f} s" for s, v in r["full_build_stages_median"].items())
-    step = ", ".join(f"{s} {v:.0f} s" for s, v in r["increment_stages_median"].items())
+    full, step = _stages(r["full_build_stages_median"]), _stages(r["increment_stages_median"])
     return [
         f"| lakehouse full build ({full}) against Spark reading the landed files into Delta "
         f"| {volume} | {floor} | {r['full_build_seconds_median']:.1f} s | x{r['full_build_ratio']} "
@@ -77,7 +80,7 @@ def _smallest_increment_row(r: dict[str, Any]) -> list[str]:
     """What a build of the day costs whatever it carries: the 1% increment's share is read against it."""
     if "smallest_increment_seconds_median" not in r:
         return []
-    stages = ", ".join(f"{s} {v:.0f} s" for s, v in r["smallest_increment_stages_median"].items())
+    stages = _stages(r["smallest_increment_stages_median"])
     return [
         f"| lakehouse smallest increment, the same day's smallest batch alone "
         f"({r['smallest_increment_department']}; {stages}), against the full build (floor) "
