@@ -75,12 +75,14 @@ def replace_scope(spark: SparkSession, uri: str, rows: DataFrame, keys: list[str
 
 
 def swap_scope(spark: SparkSession, uri: str, rows: DataFrame, scope: DataFrame) -> None:
-    """Make the table's rows whose `scope` columns match a row of `scope` exactly `rows`, in one
-    MERGE, for a table without a key of its own that `replace_scope` could match on.
+    """What `replace_scope` does, without matching rows by a key: the scope's rows are deleted and
+    `rows` inserted, in one MERGE (each distinct scope row matches the table's rows of it; a row of
+    `rows` matches nothing). Nothing is read to find the rows that are gone, and no key need be
+    unique (an alert per fee charged). A change feed, in a table that keeps one, records every scope
+    row as deleted and inserted, where `replace_scope` records a kept key's row as updated.
 
-    The scope's rows are deleted and `rows` inserted: each distinct scope row matches the table's
-    rows of it, and a row of `rows` matches nothing. With deletion vectors the table's other rows,
-    in the same files, stay where they are, so the commit writes about as much as the scope holds.
+    With deletion vectors the table's other rows, in the same files, stay where they are, so the
+    commit writes about as much as the scope holds.
     """
     columns = rows.columns
     on_scope = " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in scope.columns)
